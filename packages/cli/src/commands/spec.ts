@@ -1,0 +1,33 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultRuntimeConfig } from '@ctr/spec';
+import { CtrError } from '@ctr/sys';
+import { defineCommand } from '../command.ts';
+
+export default defineCommand({
+  summary: 'create a new specification file (config.json)',
+  usage: 'spec [--bundle DIR] [--rootless]',
+  details: `Writes config.json in the bundle directory (default: the current directory) with the
+defaults runc uses: /bin/sh as the process, the default capabilities, masked and
+read-only paths, new pid, ipc, uts and mount namespaces. --rootless adds a user
+namespace mapping the caller's ids.`,
+  options: {
+    bundle: { type: 'string', short: 'b' },
+    rootless: { type: 'boolean' },
+  },
+  async run({ values }) {
+    const bundle = (values.bundle as string | undefined) ?? '.';
+    const path = join(bundle, 'config.json');
+    if (existsSync(path)) {
+      throw new CtrError({
+        stage: 'cli',
+        op: 'write config.json',
+        path,
+        hint: 'File exists. Remove it first',
+      });
+    }
+    const config = defaultRuntimeConfig({ rootless: values.rootless === true });
+    writeFileSync(path, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o666 });
+    return 0;
+  },
+});

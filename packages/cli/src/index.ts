@@ -1,0 +1,2 @@
+export type { Command, GlobalOptions } from './command.ts';
+export { main } from './main.ts';

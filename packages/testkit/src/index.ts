@@ -1,0 +1,3 @@
+export * from './requirements.ts';
+export * from './rootfs.ts';
+export * from './tmp.ts';

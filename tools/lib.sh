@@ -1,0 +1,13 @@
+# Shared by the tools/ scripts: where things live and how to reach them.
+# Sourced, not run.
+CTR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CTR_TOOLS="$CTR_ROOT/.tools"
+export PATH="$CTR_TOOLS/bin:$CTR_ROOT/node_modules/.bin:$PATH"
+# Debian packages the tests and the demo need. Later stages add to this list.
+CTR_APT_PACKAGES=(
+  util-linux uidmap busybox-static docker-registry openssl apache2-utils
+  python3-seccomp linux-libc-dev skopeo umoci runc iproute2 procps
+)
+CTR_NODE_VERSION=24.21.0
+CTR_PNPM_VERSION=10.34.8
+say() { [ -n "${CTR_QUIET:-}" ] || printf '%s\n' "$*" >&2; }
