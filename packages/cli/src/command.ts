@@ -34,3 +34,9 @@ export interface Command<O extends Options = Options> {
 }
 
 export const defineCommand = <O extends Options>(c: Command<O>): Command<O> => c;
+
+/** A command as listed in the registry: its help line and a lazy loader. */
+export interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ default: Command }>;
+}

@@ -1,4 +1,15 @@
 export { type RawSyscall, syscallNumber } from './arch.ts';
+export * from './bpf.ts';
+export * from './capabilities.ts';
 export * from './errors.ts';
 export * from './fs.ts';
+export * from './identity.ts';
 export { check, lastErrno, rawSyscall, type SyscallArg } from './libc.ts';
+export * from './mount.ts';
+export * from './namespaces.ts';
+export * from './prctl.ts';
+export * from './process.ts';
+export * from './rlimits.ts';
+export * from './seccomp.ts';
+export * from './socket.ts';
+export * from './terminal.ts';

@@ -1,0 +1,2 @@
+// The public API of @ctr/capabilities is re-exported here.
+export {};

@@ -1,0 +1,2 @@
+// The public API of @ctr/cgroups is re-exported here.
+export {};

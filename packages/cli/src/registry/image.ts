@@ -1,0 +1,3 @@
+import type { CommandEntry } from '../command.ts';
+
+export const imageCommands: Record<string, CommandEntry> = {};

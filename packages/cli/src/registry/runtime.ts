@@ -1,0 +1,3 @@
+import type { CommandEntry } from '../command.ts';
+
+export const runtimeCommands: Record<string, CommandEntry> = {};

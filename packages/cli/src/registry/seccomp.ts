@@ -1,0 +1,3 @@
+import type { CommandEntry } from '../command.ts';
+
+export const seccompCommands: Record<string, CommandEntry> = {};

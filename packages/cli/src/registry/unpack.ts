@@ -1,0 +1,3 @@
+import type { CommandEntry } from '../command.ts';
+
+export const unpackCommands: Record<string, CommandEntry> = {};

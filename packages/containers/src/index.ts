@@ -1,0 +1,2 @@
+// The public API of @ctr/containers is re-exported here.
+export {};

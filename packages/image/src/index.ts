@@ -1,0 +1,2 @@
+// The public API of @ctr/image is re-exported here.
+export {};

@@ -1,0 +1,2 @@
+// The public API of @ctr/namespaces is re-exported here.
+export {};

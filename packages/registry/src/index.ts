@@ -1,0 +1,2 @@
+// The public API of @ctr/registry is re-exported here.
+export {};

@@ -1,0 +1,2 @@
+// The public API of @ctr/rootfs is re-exported here.
+export {};

@@ -1,0 +1,2 @@
+// The public API of @ctr/runtime is re-exported here.
+export {};

@@ -1,0 +1,2 @@
+// The public API of @ctr/seccomp is re-exported here.
+export {};

@@ -1,0 +1,2 @@
+// The public API of @ctr/unpack is re-exported here.
+export {};
