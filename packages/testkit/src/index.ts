@@ -1,3 +1,4 @@
+export * from './image-builder.ts';
 export * from './requirements.ts';
 export * from './rootfs.ts';
 export * from './tmp.ts';
