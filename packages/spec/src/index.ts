@@ -1,18 +1,26 @@
-// Placeholder API, replaced by the full spec package.
-export interface SpecIssue {
-  path: string;
-  message: string;
-}
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: SpecIssue[] };
-
-export function defaultRuntimeConfig(_opts: { rootless?: boolean } = {}): Record<string, unknown> {
-  return { ociVersion: '1.2.0' };
-}
-
-export function parseRuntimeConfig(text: string): ParseResult<Record<string, unknown>> {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (e) {
-    return { ok: false, errors: [{ path: '$', message: (e as Error).message }] };
-  }
-}
+export { type ImageToRuntimeOptions, imageConfigToRuntimeConfig, resolveUser } from './convert.ts';
+export { type DefaultRuntimeConfigOptions, defaultRuntimeConfig } from './defaults.ts';
+export {
+  DIGEST_ALGORITHMS,
+  type DigestAlgorithm,
+  isValidDigest,
+  type ParsedDigest,
+  parseDigest,
+} from './digest.ts';
+export * from './image-types.ts';
+export { expectValid, type ParseResult, SpecError, type SpecIssue } from './issues.ts';
+export { serializeJson } from './json.ts';
+export {
+  parseDescriptor,
+  parseFeatures,
+  parseImageConfig,
+  parseImageIndex,
+  parseImageManifest,
+  parseOciLayout,
+  parsePlatform,
+  parseRuntimeConfig,
+  parseState,
+} from './parse.ts';
+export { hostPlatform } from './platform.ts';
+export { RLIMIT_TYPES } from './runtime-schema.ts';
+export * from './runtime-types.ts';
