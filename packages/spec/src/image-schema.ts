@@ -59,19 +59,24 @@ export const descriptorSchema: Check = object({
 const schema1Message =
   'Docker schema1 manifests are not supported (deprecated and unverifiable); ask for schema2 or OCI, e.g. re-push the image with a current client';
 
-/** schemaVersion 2 and a mediaType, when present, from `allowed`; schema1 gets its own message. */
-function documentHeader(allowed: readonly string[], what: string): Check {
+const isSchema1 = (v: Record<string, unknown>) =>
+  v.schemaVersion === 1 ||
+  v.mediaType === MediaType.DockerSchema1Manifest ||
+  v.mediaType === MediaType.DockerSchema1SignedManifest;
+
+/**
+ * A schemaVersion 2 document whose mediaType, when present, is one of `allowed`. A
+ * schema1 document gets one clear message instead of a list of missing fields.
+ */
+function document(allowed: readonly string[], what: string, body: Check): Check {
   return (v, path, out) => {
-    if (!isObject(v)) return;
     const p = (k: string) => (path === '$' ? k : `${path}.${k}`);
-    if (
-      v.schemaVersion === 1 ||
-      v.mediaType === MediaType.DockerSchema1Manifest ||
-      v.mediaType === MediaType.DockerSchema1SignedManifest
-    ) {
+    if (isObject(v) && isSchema1(v)) {
       out.push({ path: p(v.schemaVersion === 1 ? 'schemaVersion' : 'mediaType'), message: schema1Message });
       return;
     }
+    body(v, path, out);
+    if (!isObject(v)) return;
     if (v.schemaVersion !== 2) {
       out.push({ path: p('schemaVersion'), message: `expected 2, got ${describe(v.schemaVersion)}` });
     }
@@ -84,25 +89,27 @@ function documentHeader(allowed: readonly string[], what: string): Check {
   };
 }
 
-export const imageIndexSchema: Check = object(
-  {
+export const imageIndexSchema: Check = document(
+  INDEX_MEDIA_TYPES,
+  'an index',
+  object({
     artifactType: mediaType,
     manifests: required(array(descriptorSchema)),
     subject: descriptorSchema,
     annotations: stringMap,
-  },
-  documentHeader(INDEX_MEDIA_TYPES, 'an index'),
+  }),
 );
 
-export const imageManifestSchema: Check = object(
-  {
+export const imageManifestSchema: Check = document(
+  MANIFEST_MEDIA_TYPES,
+  'a manifest',
+  object({
     artifactType: mediaType,
     config: required(descriptorSchema),
     layers: required(array(descriptorSchema)),
     subject: descriptorSchema,
     annotations: stringMap,
-  },
-  documentHeader(MANIFEST_MEDIA_TYPES, 'a manifest'),
+  }),
 );
 
 const nanoseconds = integer(Range.int64);
