@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultRuntimeConfig } from '@ctr/spec';
+import { defaultRuntimeConfig, serializeJson } from '@ctr/spec';
 import { CtrError } from '@ctr/sys';
 import { defineCommand } from '../command.ts';
 
@@ -27,7 +27,8 @@ namespace mapping the caller's ids.`,
       });
     }
     const config = defaultRuntimeConfig({ rootless: values.rootless === true });
-    writeFileSync(path, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o666 });
+    // No trailing newline, as runc writes it: scripts that diff against runc's output match.
+    writeFileSync(path, serializeJson(config, '\t'), { mode: 0o666 });
     return 0;
   },
 });
