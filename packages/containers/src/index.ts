@@ -1,2 +1,3 @@
 // The public API of @ctr/containers is re-exported here.
-export {};
+export * from './run-config.ts';
+export * from './run-flags.ts';
