@@ -62,6 +62,11 @@ export interface ApplyLayerResult {
   entries: number;
   /** Uncompressed bytes read. */
   bytes: number;
+  /**
+   * Parent directories the layer used without an entry of their own, created 0755
+   * root-owned. Overlay snapshots copy their attributes from the layers below.
+   */
+  implicitDirs: string[];
 }
 
 const CONFINED = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
@@ -119,6 +124,7 @@ export async function applyLayer(
   const writer = new LayerWriter(rootfd, opts);
   const reader = new ByteReader(counted());
   let entries = 0;
+  let implicitDirs: string[] = [];
   try {
     for await (const entry of readTar(reader, limits)) {
       entries++;
@@ -126,6 +132,7 @@ export async function applyLayer(
     }
     await reader.drain();
     writer.finish();
+    implicitDirs = writer.implicitDirs();
   } catch (e) {
     stream.destroy();
     dec?.destroy();
@@ -142,7 +149,7 @@ export async function applyLayer(
       `the uncompressed layer is ${diffId} but the image config's rootfs.diff_ids says ${opts.expectedDiffId}; the image is corrupt or was tampered with`,
     );
   }
-  return { diffId, entries, bytes };
+  return { diffId, entries, bytes, implicitDirs };
 }
 
 function writevAll(fd: number, bufs: Buffer[]): Promise<void> {
@@ -172,6 +179,7 @@ class LayerWriter {
   readonly #createdAncestors = new Set<string>();
   /** Whiteout markers this layer made (overlay mode). */
   readonly #whiteouts = new Set<string>();
+  readonly #implicit = new Set<string>();
   /** Directory mtimes are set last: creating children would change them. */
   readonly #dirTimes: { comps: string[]; mtime: Timespec }[] = [];
   #procFd = -1;
@@ -233,6 +241,7 @@ class LayerWriter {
         }
         this.#metadata(pfd, base, e);
         this.#dirTimes.push({ comps, mtime: e.mtime });
+        this.#implicit.delete(path);
       } else {
         if (existing) this.#remove(pfd, base, existing);
         if (e.type === 'file') await this.#file(e, reader, pfd, base);
@@ -399,6 +408,7 @@ class LayerWriter {
       try {
         mkdirat(pfd, name, 0o755);
         fchmodat(pfd, name, 0o755);
+        this.#implicit.add(key);
       } catch (e2) {
         if (errCode(e2) !== 'EEXIST') throw e2;
       }
@@ -460,6 +470,10 @@ class LayerWriter {
         utimensat(pfd, base, mtime, mtime, AT.SYMLINK_NOFOLLOW);
       }
     }
+  }
+
+  implicitDirs(): string[] {
+    return [...this.#implicit];
   }
 
   close(): void {

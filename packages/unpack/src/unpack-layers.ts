@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { applyLayer } from './apply-layer.ts';
+import { chainIds } from './chain-id.ts';
+import { unpackError } from './errors.ts';
+import type { IdMap } from './idmap.ts';
+import { inheritImplicitDirs } from './implicit-dirs.ts';
+import type { UnpackLimits } from './limits.ts';
+import type { OverlayMount } from './overlay.ts';
+import { SnapshotStore } from './snapshots.ts';
+
+/** A layer as the image store hands it out: its descriptor and a way to stream it. */
+export interface LayerSource {
+  descriptor: { mediaType: string; digest: string; size?: number };
+  open(): Readable | Promise<Readable>;
+}
+
+export interface UnpackLayersOptions {
+  /** 'flat': one plain directory (like umoci unpack); 'overlay': snapshots + an overlayfs mount. */
+  mode: 'flat' | 'overlay';
+  /** The image config's rootfs.diff_ids, one per layer. */
+  diffIds: readonly string[];
+  /** The snapshot store directory (overlay mode). */
+  snapshotsDir?: string | undefined;
+  /** Name of the container root in the snapshot store; default derived from the target path. */
+  id?: string | undefined;
+  idMap?: IdMap | undefined;
+  limits?: Partial<UnpackLimits> | undefined;
+  /** Layers unpacked at the same time in overlay mode (each into its own snapshot). */
+  concurrency?: number | undefined;
+}
+
+export interface UnpackResult {
+  rootfs: string;
+  chainIds: string[];
+  /** Overlay mode: the mount to undo with `SnapshotStore.unmountRoot(id, rootfs)`. */
+  mount?: OverlayMount;
+  /** Overlay mode: the root's name in the snapshot store. */
+  id?: string;
+}
+
+/**
+ * Unpacks an image's layers into `target`. Every layer is checked against its
+ * diff_id; a failure removes what was written (the flat target, or the snapshot
+ * being filled). In overlay mode each layer not already on disk is unpacked into its
+ * own snapshot concurrently, and `target` becomes an overlayfs mount of them.
+ */
+export async function unpackLayers(
+  layers: readonly LayerSource[],
+  target: string,
+  opts: UnpackLayersOptions,
+): Promise<UnpackResult> {
+  if (layers.length !== opts.diffIds.length) {
+    throw unpackError(
+      'unpack image',
+      target,
+      `${layers.length} layers but ${opts.diffIds.length} rootfs.diff_ids; the manifest and config disagree`,
+    );
+  }
+  const chain = chainIds(opts.diffIds);
+  return opts.mode === 'flat'
+    ? unpackFlat(layers, target, opts, chain)
+    : unpackOverlay(layers, target, opts, chain);
+}
+
+async function unpackFlat(
+  layers: readonly LayerSource[],
+  target: string,
+  opts: UnpackLayersOptions,
+  chain: string[],
+): Promise<UnpackResult> {
+  const created = !existsSync(target);
+  if (!created && readdirSync(target).length > 0) {
+    throw unpackError('unpack image', target, 'the target directory is not empty');
+  }
+  mkdirSync(target, { recursive: true, mode: 0o755 });
+  try {
+    for (const [i, layer] of layers.entries()) {
+      await applyLayer(target, await layer.open(), {
+        mediaType: layer.descriptor.mediaType,
+        expectedDiffId: opts.diffIds[i],
+        idMap: opts.idMap,
+        limits: opts.limits,
+        whiteouts: 'flat',
+      });
+    }
+  } catch (e) {
+    if (created) rmSync(target, { recursive: true, force: true });
+    else
+      for (const name of readdirSync(target)) rmSync(resolve(target, name), { recursive: true, force: true });
+    throw e;
+  }
+  return { rootfs: target, chainIds: chain };
+}
+
+async function unpackOverlay(
+  layers: readonly LayerSource[],
+  target: string,
+  opts: UnpackLayersOptions,
+  chain: string[],
+): Promise<UnpackResult> {
+  if (opts.snapshotsDir === undefined) {
+    throw unpackError('unpack image', target, 'overlay mode needs snapshotsDir');
+  }
+  const store = new SnapshotStore(opts.snapshotsDir);
+  const keys = chain.map((c) => snapshotKey(c, opts.idMap));
+  const concurrency = Math.max(1, opts.concurrency ?? 3);
+  // Phase 1, concurrent: every missing layer into its own fresh directory.
+  const fills: ({ tmp: string; implicitDirs: string[] } | undefined)[] = layers.map(() => undefined);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < layers.length) {
+      const i = next++;
+      if (store.has(keys[i]!)) continue;
+      const layer = layers[i]!;
+      const tmp = store.begin(keys[i]!);
+      fills[i] = { tmp, implicitDirs: [] };
+      try {
+        const res = await applyLayer(tmp, await layer.open(), {
+          mediaType: layer.descriptor.mediaType,
+          expectedDiffId: opts.diffIds[i],
+          idMap: opts.idMap,
+          limits: opts.limits,
+          whiteouts: 'overlay',
+        });
+        fills[i]!.implicitDirs = res.implicitDirs;
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, layers.length) }, worker));
+    // Phase 2, in order: implicit parents take their attributes from below, then commit.
+    const dirs: string[] = [];
+    for (const [i, fill] of fills.entries()) {
+      if (fill) {
+        inheritImplicitDirs(fill.tmp, fill.implicitDirs, [...dirs].reverse());
+        dirs.push(store.commit(keys[i]!, fill.tmp));
+      } else dirs.push(store.path(keys[i]!));
+    }
+  } catch (e) {
+    for (const fill of fills) if (fill) store.abort(fill.tmp);
+    throw e;
+  }
+  mkdirSync(target, { recursive: true });
+  const id = opts.id ?? createHash('sha256').update(resolve(target)).digest('hex').slice(0, 16);
+  const mount = store.mountRoot(id, keys, target);
+  return { rootfs: target, chainIds: chain, mount, id };
+}
+
+/**
+ * The snapshot key of a chain ID: the chain ID itself, or with a suffix naming the
+ * id map, since shifted owners make a different tree from the same layers.
+ */
+export function snapshotKey(chainId: string, idMap?: IdMap): string {
+  if (!idMap) return chainId;
+  return `${chainId}-${createHash('sha256').update(JSON.stringify(idMap)).digest('hex').slice(0, 12)}`;
+}
