@@ -1,0 +1,182 @@
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CtrError, namespaceId } from '@ctr/sys';
+import { BUSYBOX, makeTmp, needsCommand, needsRoot, removeTmp, runnable } from '@ctr/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type NamespacesConfig,
+  planNamespaces,
+  runOnSacrificialThread,
+  spawnFromSacrificialThread,
+} from '../src/index.ts';
+
+const dir = makeTmp();
+afterAll(() => removeTmp(dir));
+
+const NS = ['mnt', 'uts', 'ipc', 'net', 'pid_for_children', 'cgroup', 'time_for_children', 'user'] as const;
+const mainIds = () => Object.fromEntries(NS.map((t) => [t, namespaceId('self', t as 'mnt')]));
+
+let runs = 0;
+/** Spawns a busybox shell script in the plan's namespaces; returns its output lines and exit. */
+async function runShell(config: NamespacesConfig, script: string) {
+  const out = join(dir, `out-${runs++}`);
+  const fd = openSync(out, 'w');
+  try {
+    const child = await spawnFromSacrificialThread({
+      plan: planNamespaces(config),
+      file: BUSYBOX,
+      args: ['sh', '-c', script],
+      stdio: ['ignore', fd, fd],
+    });
+    const exit = await child.exited;
+    return { pid: child.pid, exit, out: readFileSync(out, 'utf8') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `readlink /proc/self/ns/X` for every type, as the shell prints it. */
+const nsScript = ['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup', 'time', 'user']
+  .map((t) => `echo ${t}=$(readlink /proc/self/ns/${t})`)
+  .join('; ');
+const parseNs = (out: string) =>
+  Object.fromEntries([...out.matchAll(/^(\w+)=\w+:\[(\d+)\]$/gm)].map((m) => [m[1], BigInt(m[2]!)]));
+
+describe.runIf(runnable('sacrificial threads', needsRoot()))('runOnSacrificialThread', () => {
+  it('runs a module on a thread and returns its result', async () => {
+    const r = await runOnSacrificialThread<{ value: number; uts: string }>(
+      new URL('./fixtures/thread-echo.ts', import.meta.url),
+      { value: 42 },
+    );
+    expect(r).toEqual({ value: 42, uts: String(namespaceId('self', 'uts')) });
+  });
+
+  it('brings a thread error back as a CtrError', async () => {
+    const err = await runOnSacrificialThread(new URL('./fixtures/thread-echo.ts', import.meta.url), {
+      fail: true,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CtrError);
+    expect((err as CtrError).message).toBe('namespaces: fixture /x: EPERM — asked to fail');
+  });
+
+  it('saves and restores a thread’s namespaces', async () => {
+    const r = await runOnSacrificialThread<Record<string, string[] | string>>(
+      new URL('./fixtures/save-restore.ts', import.meta.url),
+    );
+    expect(r.name).toBe('inside');
+    expect(r.after).toEqual(r.before);
+    for (const i of [0, 1, 2]) expect(r.during![i]).not.toBe(r.before![i]);
+    expect(r.nameAfter).toBe(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
+  });
+});
+
+describe.runIf(runnable('namespaces on a sacrificial thread', needsRoot()))(
+  'spawnFromSacrificialThread',
+  () => {
+    it('creates every namespace but user: the child is PID 1 with its own names and clocks', async () => {
+      const before = mainIds();
+      const hostUptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+      const r = await runShell(
+        {
+          hostname: 'ctr-box',
+          domainname: 'ctr.test',
+          linux: {
+            namespaces: ['pid', 'network', 'mount', 'ipc', 'uts', 'cgroup', 'time'].map((type) => ({
+              type,
+            })) as never,
+            timeOffsets: { boottime: { secs: 1_000_000 } },
+          },
+        },
+        `echo pid=$$; echo host=$(hostname); echo domain=$(cat /proc/sys/kernel/domainname); cut -d' ' -f1 /proc/uptime; ${nsScript}`,
+      );
+      expect(r.exit).toEqual({ code: 0, signal: null });
+      expect(r.out).toMatch(/^pid=1$/m);
+      expect(r.out).toMatch(/^host=ctr-box$/m);
+      expect(r.out).toMatch(/^domain=ctr.test$/m);
+      const uptime = Number(/^(\d+\.\d+)$/m.exec(r.out)?.[1]);
+      expect(uptime - hostUptime).toBeGreaterThan(999_000);
+      const ids = parseNs(r.out);
+      for (const t of ['mnt', 'uts', 'ipc', 'net', 'cgroup', 'time']) expect(ids[t], t).not.toBe(before[t]);
+      expect(ids.pid).not.toBe(before.pid_for_children);
+      expect(ids.user).toBe(before.user);
+      expect(mainIds()).toEqual(before);
+      expect(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim()).not.toBe('ctr-box');
+    });
+
+    it('joins namespaces by path and refuses a path that is not a namespace of that type', async () => {
+      // A holder process keeps a network and uts namespace alive.
+      const holder = await spawnFromSacrificialThread({
+        plan: planNamespaces({
+          hostname: 'holder',
+          linux: { namespaces: [{ type: 'network' }, { type: 'uts' }] },
+        }),
+        file: BUSYBOX,
+        args: ['sleep', '30'],
+        stdio: ['ignore', 'ignore', 'ignore'],
+      });
+      try {
+        const held = { net: namespaceId(holder.pid, 'net'), uts: namespaceId(holder.pid, 'uts') };
+        const r = await runShell(
+          {
+            linux: {
+              namespaces: [
+                { type: 'network', path: `/proc/${holder.pid}/ns/net` },
+                { type: 'uts', path: `/proc/${holder.pid}/ns/uts` },
+              ],
+            },
+          },
+          `hostname; ${nsScript}`,
+        );
+        expect(r.out).toMatch(/^holder$/m);
+        expect(parseNs(r.out)).toMatchObject(held);
+
+        const before = mainIds();
+        writeFileSync(join(dir, 'fake-ns'), '');
+        const notNs = await runShell(
+          { linux: { namespaces: [{ type: 'network', path: join(dir, 'fake-ns') }] } },
+          'true',
+        ).catch((e: unknown) => e);
+        expect(notNs).toBeInstanceOf(CtrError);
+        expect((notNs as CtrError).message).toMatch(
+          /^namespaces: join network namespace .*fake-ns: EINVAL — .* must be a net namespace file/,
+        );
+        const wrongType = await runShell(
+          { linux: { namespaces: [{ type: 'network', path: `/proc/${holder.pid}/ns/uts` }] } },
+          'true',
+        ).catch((e: unknown) => e);
+        expect((wrongType as CtrError).message).toMatch(/it is a uts namespace, not a net namespace/);
+        expect(mainIds()).toEqual(before);
+      } finally {
+        process.kill(holder.pid, 'SIGKILL');
+        await holder.exited;
+      }
+    });
+  },
+);
+
+describe.runIf(
+  runnable('user namespaces through unshare(1)', needsRoot(), needsCommand('unshare', 'util-linux')),
+)('user namespace launch', () => {
+  it('launches through unshare(1), writes the maps from the parent and releases the child', async () => {
+    const before = mainIds();
+    const r = await runShell(
+      {
+        hostname: 'userns',
+        linux: {
+          namespaces: ['user', 'pid', 'mount', 'uts', 'ipc'].map((type) => ({ type })) as never,
+          uidMappings: [{ containerID: 0, hostID: 200000, size: 65536 }],
+          gidMappings: [{ containerID: 0, hostID: 200000, size: 65536 }],
+        },
+      },
+      `read -n 1 ok <&3; echo ok=$ok; echo pid=$$; cat /proc/self/uid_map /proc/self/gid_map; cat /proc/self/setgroups; ${nsScript}`,
+    );
+    expect(r.exit.code).toBe(0);
+    expect(r.out).toMatch(/^ok=1$/m);
+    expect(r.out).toMatch(/^pid=1$/m);
+    expect(r.out).toMatch(/^\s+0\s+200000\s+65536\n\s+0\s+200000\s+65536\nallow$/m);
+    const ids = parseNs(r.out);
+    for (const t of ['user', 'mnt', 'uts', 'ipc']) expect(ids[t], t).not.toBe(before[t]);
+    expect(ids.net).toBe(before.net);
+    expect(mainIds()).toEqual(before);
+  });
+});
