@@ -1,0 +1,190 @@
+import type { Dispatcher } from 'undici';
+import { RegistryError } from '../errors.ts';
+import type { Challenge } from './challenge.ts';
+import type { CredentialLookup, Credentials } from './credentials.ts';
+
+/** Sends a GET for a token to the realm; provided by the transport so TLS settings apply. */
+export type TokenFetch = (url: URL, headers: Record<string, string>) => Promise<Dispatcher.ResponseData>;
+
+interface CachedToken {
+  header: string;
+  expiresAt: number;
+}
+
+// distribution's default token lifetime when the server does not say (token spec: 60 s).
+const DEFAULT_TOKEN_SECONDS = 60;
+const MAX_TOKEN_BYTES = 1 << 20;
+
+function basic(c: Credentials): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
+
+/**
+ * Answers registry challenges: Basic with the stored credentials, Bearer through the
+ * token flow of the distribution token spec (realm, service, scope; anonymous when no
+ * credentials), caching tokens per host and scope until they expire.
+ */
+export class Authenticator {
+  readonly #lookup: CredentialLookup;
+  readonly #fetch: TokenFetch;
+  readonly #tokens = new Map<string, CachedToken>();
+  readonly #basicHosts = new Set<string>();
+
+  constructor(lookup: CredentialLookup, fetch: TokenFetch) {
+    this.#lookup = lookup;
+    this.#fetch = fetch;
+  }
+
+  /** The Authorization header to send first, from what earlier challenges taught. */
+  async headerFor(registry: string, host: string, scopes: string[]): Promise<string | undefined> {
+    if (this.#basicHosts.has(host)) {
+      const creds = await this.#lookup(registry);
+      return creds ? basic(creds) : undefined;
+    }
+    const cached = this.#tokens.get(`${host} ${scopes.join(' ')}`);
+    if (cached && cached.expiresAt > Date.now()) return cached.header;
+    return undefined;
+  }
+
+  /** Forgets what is cached for host and scopes (after a 401 with a cached token). */
+  invalidate(host: string, scopes: string[]): void {
+    this.#tokens.delete(`${host} ${scopes.join(' ')}`);
+  }
+
+  /** Handles a 401: returns the header to retry with, or throws a RegistryError saying why not. */
+  async answer(registry: string, host: string, scopes: string[], challenges: Challenge[]): Promise<string> {
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    const creds = await this.#lookup(registry);
+    if (bearer) return this.#bearer(registry, host, scopes, bearer, creds);
+    if (challenges.some((c) => c.scheme === 'basic')) {
+      if (!creds) {
+        throw new RegistryError({
+          kind: 'auth',
+          op: `authenticate to ${registry}`,
+          status: 401,
+          hint: `the registry wants a username and password; log in (auth file or credential helper) for ${registry}`,
+        });
+      }
+      this.#basicHosts.add(host);
+      return basic(creds);
+    }
+    throw new RegistryError({
+      kind: 'unsupported',
+      op: `authenticate to ${registry}`,
+      status: 401,
+      hint: `the registry asks for ${challenges.map((c) => c.scheme).join(', ') || 'no known scheme'}; ctr speaks Basic and Bearer`,
+    });
+  }
+
+  async #bearer(
+    registry: string,
+    host: string,
+    scopes: string[],
+    challenge: Challenge,
+    creds: Credentials | undefined,
+  ): Promise<string> {
+    const realm = challenge.params.realm;
+    let url: URL;
+    try {
+      url = new URL(realm ?? '');
+    } catch {
+      throw new RegistryError({
+        kind: 'auth',
+        op: `authenticate to ${registry}`,
+        hint: 'the Bearer challenge has no valid realm URL',
+      });
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new RegistryError({
+        kind: 'auth',
+        op: `authenticate to ${registry}`,
+        hint: `the token realm uses ${url.protocol}, not http(s)`,
+      });
+    }
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    for (const s of scopes) url.searchParams.append('scope', s);
+    const headers: Record<string, string> = {};
+    // Credentials go to the realm only over TLS, unless the registry itself is plain HTTP
+    // on the same host (a local test registry).
+    if (creds) {
+      if (url.protocol === 'http:' && url.hostname !== new URL(`http://${host}`).hostname) {
+        throw new RegistryError({
+          kind: 'auth',
+          op: `send credentials for ${registry} to its token realm`,
+          path: url.origin,
+          hint: 'the realm is plain HTTP on another host; refusing to send credentials there',
+        });
+      }
+      headers.authorization = basic(creds);
+    }
+    const res = await this.#fetch(url, headers);
+    const text = await readLimited(res, MAX_TOKEN_BYTES);
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      throw new RegistryError({
+        kind: 'auth',
+        op: `get a token for ${scopes.join(' ')}`,
+        path: url.origin + url.pathname,
+        status: res.statusCode,
+        hint: creds
+          ? `the token server rejected the credentials for ${registry}`
+          : `anonymous access is refused; log in to ${registry}`,
+      });
+    }
+    if (res.statusCode !== 200) {
+      throw new RegistryError({
+        kind: 'auth',
+        op: `get a token for ${scopes.join(' ')}`,
+        path: url.origin + url.pathname,
+        status: res.statusCode,
+      });
+    }
+    let body: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new RegistryError({
+        kind: 'auth',
+        op: 'read the token answer',
+        path: url.origin + url.pathname,
+        hint: 'the token server did not answer JSON',
+      });
+    }
+    // The token spec names it `token`; OAuth2 servers answer `access_token`. Either will do.
+    const token = body.token ?? body.access_token;
+    if (!token)
+      throw new RegistryError({
+        kind: 'auth',
+        op: 'read the token answer',
+        path: url.origin + url.pathname,
+        hint: 'the answer holds no token',
+      });
+    const seconds =
+      typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+    const header = `Bearer ${token}`;
+    // Renew a little early so a token does not expire between check and use.
+    this.#tokens.set(`${host} ${scopes.join(' ')}`, {
+      header,
+      expiresAt: Date.now() + Math.max(seconds - 5, 1) * 1000,
+    });
+    return header;
+  }
+}
+
+/** Reads a response body as text, refusing more than `limit` bytes. */
+export async function readLimited(res: Dispatcher.ResponseData, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += (chunk as Buffer).byteLength;
+    if (size > limit) {
+      res.body.destroy();
+      throw new RegistryError({
+        kind: 'too-large',
+        op: 'read a response body',
+        hint: `the body is larger than ${limit} bytes`,
+      });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,342 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { rootCertificates } from 'node:tls';
+import { Agent, type Dispatcher } from 'undici';
+import { parseChallenges } from './auth/challenge.ts';
+import type { CredentialLookup } from './auth/credentials.ts';
+import { Authenticator, readLimited } from './auth/tokens.ts';
+import { RegistryError, type RegistryErrorKind } from './errors.ts';
+
+export interface RetryOptions {
+  /** Attempts per request, the first included (default 5). */
+  attempts?: number;
+  /** First backoff delay; doubles per attempt with jitter (default 200 ms). */
+  baseDelayMs?: number;
+  /** Cap for backoff and for a server's Retry-After (default 10 s). */
+  maxDelayMs?: number;
+}
+
+export interface TransportOptions {
+  credentials: CredentialLookup;
+  plainHttp: boolean | string[];
+  skipVerify: boolean | string[];
+  certsDirs: string[];
+  mirrors: Record<string, string[]>;
+  retry: Required<RetryOptions>;
+  userAgent: string;
+  /** A connection that sends no byte for this long is dropped and retried (default 30 s). */
+  stallTimeoutMs: number;
+}
+
+/** Where requests for a registry go: the registry itself or one of its mirrors. */
+export interface Endpoint {
+  /** The registry the credentials belong to (docker.io, localhost:5000). */
+  registry: string;
+  host: string;
+  origin: string;
+  mirror: boolean;
+}
+
+export interface SendRequest {
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  /** A path under the endpoint (/v2/...) or an absolute URL (an upload location). */
+  target: string;
+  headers?: Record<string, string>;
+  /** A Buffer can be replayed after a 401 or a retryable failure; a stream factory is called per attempt. */
+  body?: Buffer | (() => Readable);
+  scopes: string[];
+  signal?: AbortSignal | undefined;
+  /** Whether the request may be repeated after a failure (default: GET, HEAD, PUT with a Buffer). */
+  idempotent?: boolean;
+}
+
+const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+const MAX_REDIRECTS = 5;
+const MAX_ERROR_BODY = 64 * 1024;
+
+function listed(option: boolean | string[], host: string): boolean {
+  return option === true || (Array.isArray(option) && option.includes(host));
+}
+
+/** Reads `certs.d/<host>/`: `*.crt` are CAs, `*.cert` with a matching `*.key` a client pair. */
+function hostTls(certsDirs: string[], host: string): { ca: string[]; cert?: string; key?: string } {
+  const ca: string[] = [];
+  let cert: string | undefined;
+  let key: string | undefined;
+  for (const base of certsDirs) {
+    // Docker names the directory host:port; containerd also accepts a colon-less form.
+    for (const name of [host, host.replace(':', '_')]) {
+      const dir = join(base, name);
+      if (!existsSync(dir)) continue;
+      for (const file of readdirSync(dir).sort()) {
+        if (file.endsWith('.crt')) ca.push(readFileSync(join(dir, file), 'utf8'));
+        if (file.endsWith('.cert') && cert === undefined) {
+          const keyFile = join(dir, `${file.slice(0, -'.cert'.length)}.key`);
+          if (!existsSync(keyFile)) {
+            throw new RegistryError({
+              kind: 'transport',
+              op: 'load client certificate',
+              path: join(dir, file),
+              hint: `the matching key ${keyFile} is missing`,
+            });
+          }
+          cert = readFileSync(join(dir, file), 'utf8');
+          key = readFileSync(keyFile, 'utf8');
+        }
+      }
+    }
+  }
+  return { ca, ...(cert !== undefined ? { cert, key } : {}) };
+}
+
+function retryAfterMs(value: string | string[] | undefined, cap: number): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  const seconds = Number(v);
+  if (Number.isFinite(seconds)) return Math.min(Math.max(seconds, 0) * 1000, cap);
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.min(Math.max(date - Date.now(), 0), cap);
+}
+
+export function isAbort(err: unknown): boolean {
+  return (
+    err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR')
+  );
+}
+
+/** Whether a failure is worth another attempt: a dropped, refused, reset or stalled connection. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof RegistryError || isAbort(err)) return false;
+  return err instanceof Error;
+}
+
+function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The registry's error body turned into a RegistryError (codes kept, messages not trusted). */
+export async function responseError(
+  res: Dispatcher.ResponseData,
+  op: string,
+  path: string,
+): Promise<RegistryError> {
+  let codes: string[] = [];
+  try {
+    const body = JSON.parse(await readLimited(res, MAX_ERROR_BODY)) as { errors?: { code?: string }[] };
+    codes = (body.errors ?? []).map((e) => String(e.code ?? '')).filter(Boolean);
+  } catch {
+    res.body.destroy();
+  }
+  const status = res.statusCode;
+  const kind: RegistryErrorKind =
+    status === 401 ? 'auth' : status === 403 ? 'denied' : status === 404 ? 'not-found' : 'http';
+  const hint =
+    kind === 'auth'
+      ? 'the registry refused the credentials (or needs some); check the auth file or credential helper'
+      : kind === 'denied'
+        ? 'the credentials do not grant this action on this repository'
+        : kind === 'not-found'
+          ? 'check the repository name, tag and digest'
+          : undefined;
+  return new RegistryError({ kind, op, path, status, codes, hint });
+}
+
+/**
+ * HTTP to registries: one undici Agent per host (connection reuse, TLS from certs.d,
+ * opt-in plain HTTP and unverified TLS), authentication from challenges, retries with
+ * backoff, and redirects that never carry the Authorization header to another origin.
+ */
+export class Transport {
+  readonly options: TransportOptions;
+  readonly auth: Authenticator;
+  readonly #agents = new Map<string, Agent>();
+
+  constructor(options: TransportOptions) {
+    this.options = options;
+    this.auth = new Authenticator(options.credentials, (url, headers) =>
+      this.#agentFor(url.host).request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'GET',
+        headers: { ...headers, 'user-agent': options.userAgent },
+      }),
+    );
+  }
+
+  /** The endpoints to try, in order: for pulls the configured mirrors first, then the registry. */
+  endpoints(registry: string, apiHost: string, purpose: 'pull' | 'push'): Endpoint[] {
+    const direct = this.#endpoint(registry, apiHost, false);
+    if (purpose === 'push') return [direct];
+    const mirrors = (this.options.mirrors[registry] ?? []).map((m) => {
+      const scheme = /^https?:\/\//.exec(m)?.[0];
+      const host = scheme ? m.slice(scheme.length).replace(/\/.*$/, '') : m;
+      return scheme === 'http://'
+        ? { registry, host, origin: `http://${host}`, mirror: true }
+        : this.#endpoint(registry, host, true);
+    });
+    return [...mirrors, direct];
+  }
+
+  #endpoint(registry: string, host: string, mirror: boolean): Endpoint {
+    const scheme =
+      listed(this.options.plainHttp, host) || listed(this.options.plainHttp, registry) ? 'http' : 'https';
+    return { registry, host, origin: `${scheme}://${host}`, mirror };
+  }
+
+  #agentFor(host: string): Agent {
+    let agent = this.#agents.get(host);
+    if (!agent) {
+      const tls = hostTls(this.options.certsDirs, host);
+      const rejectUnauthorized = !listed(this.options.skipVerify, host);
+      agent = new Agent({
+        connect: {
+          ...(tls.ca.length ? { ca: [...rootCertificates, ...tls.ca] } : {}),
+          ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+          rejectUnauthorized,
+          timeout: this.options.stallTimeoutMs,
+        },
+        headersTimeout: this.options.stallTimeoutMs,
+        bodyTimeout: this.options.stallTimeoutMs,
+        keepAliveTimeout: 30_000,
+      });
+      this.#agents.set(host, agent);
+    }
+    return agent;
+  }
+
+  /** Waits before attempt `attempt` (1-based retry count), honouring Retry-After. */
+  async backoff(attempt: number, retryAfter: number | undefined, signal?: AbortSignal): Promise<void> {
+    const { baseDelayMs, maxDelayMs } = this.options.retry;
+    const exp = Math.min(baseDelayMs * 2 ** (attempt - 1), maxDelayMs);
+    const delay = retryAfter ?? exp / 2 + Math.random() * (exp / 2);
+    await sleep(delay, undefined, signal ? { signal } : undefined);
+  }
+
+  /**
+   * Sends one request and returns the final response (any status). Answers a 401 once
+   * (again if a cached token went stale), retries transient failures and 408/429/5xx,
+   * follows redirects.
+   */
+  async send(ep: Endpoint, req: SendRequest): Promise<Dispatcher.ResponseData> {
+    const { attempts } = this.options.retry;
+    const replayable = req.body === undefined || Buffer.isBuffer(req.body) || typeof req.body === 'function';
+    const idempotent =
+      req.idempotent ??
+      (req.method === 'GET' || req.method === 'HEAD' || (req.method === 'PUT' && Buffer.isBuffer(req.body)));
+    let authorization = await this.auth.headerFor(ep.registry, ep.host, req.scopes);
+    let answered = false;
+    for (let attempt = 1; ; attempt++) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.#follow(ep, req, authorization);
+      } catch (err) {
+        if (!isTransient(err) || !idempotent || attempt >= attempts) throw this.#wrap(err, ep, req);
+        await this.backoff(attempt, undefined, req.signal);
+        continue;
+      }
+      if (res.statusCode === 401 && !answered && replayable) {
+        res.body.resume();
+        if (authorization) this.auth.invalidate(ep.host, req.scopes);
+        answered = true;
+        authorization = await this.auth.answer(
+          ep.registry,
+          ep.host,
+          req.scopes,
+          parseChallenges(res.headers['www-authenticate']),
+        );
+        attempt--;
+        continue;
+      }
+      if (RETRY_STATUSES.has(res.statusCode) && idempotent && attempt < attempts) {
+        res.body.resume();
+        await this.backoff(
+          attempt,
+          retryAfterMs(res.headers['retry-after'], this.options.retry.maxDelayMs),
+          req.signal,
+        );
+        continue;
+      }
+      return res;
+    }
+  }
+
+  #wrap(err: unknown, ep: Endpoint, req: SendRequest): unknown {
+    if (err instanceof RegistryError || isAbort(err)) return err;
+    const code = (err as { code?: string }).code;
+    const tlsHint =
+      code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)
+        ? `TLS verification failed (${code}); put the registry's CA in certs.d/${ep.host}/ca.crt, or opt in with --skip-verify`
+        : code === 'ECONNREFUSED'
+          ? 'nothing listens there; check the host and port (and --plain-http for an HTTP registry)'
+          : code
+            ? `the connection failed (${code})`
+            : undefined;
+    return new RegistryError({
+      kind: 'transport',
+      op: `${req.method} ${ep.origin}`,
+      path: pathOnly(req.target),
+      hint: tlsHint,
+      cause: err,
+    });
+  }
+
+  async #follow(
+    ep: Endpoint,
+    req: SendRequest,
+    authorization: string | undefined,
+  ): Promise<Dispatcher.ResponseData> {
+    let url = new URL(req.target, ep.origin);
+    const origin = url.origin;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { 'user-agent': this.options.userAgent, ...req.headers };
+      // Blob storage behind a redirect authenticates with its signed URL; the registry's
+      // credentials or token must not travel to it.
+      if (authorization && url.origin === origin) headers.authorization = authorization;
+      const body = typeof req.body === 'function' ? req.body() : req.body;
+      const res = await this.#agentFor(url.host).request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: req.method,
+        headers,
+        ...(body !== undefined && hop === 0 ? { body } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+      const location = header(res, 'location');
+      const redirect = [301, 302, 303, 307, 308].includes(res.statusCode) && location !== undefined;
+      if (!redirect || (req.method !== 'GET' && req.method !== 'HEAD')) return res;
+      res.body.resume();
+      if (hop >= MAX_REDIRECTS) {
+        throw new RegistryError({
+          kind: 'transport',
+          op: `${req.method} ${ep.origin}`,
+          path: pathOnly(req.target),
+          hint: 'too many redirects',
+        });
+      }
+      const next = new URL(location, url);
+      if (url.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new RegistryError({
+          kind: 'transport',
+          op: `follow a redirect from ${url.origin}`,
+          hint: 'the registry redirects from HTTPS to plain HTTP; refusing',
+        });
+      }
+      url = next;
+    }
+  }
+
+  /** Closes every connection. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#agents.values()].map((a) => a.close()));
+    this.#agents.clear();
+  }
+}
+
+/** A URL's path without its query string (which may hold signed credentials). */
+export function pathOnly(target: string): string {
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
+}

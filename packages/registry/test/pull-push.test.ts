@@ -1,0 +1,139 @@
+import {
+  type BuiltImage,
+  busyboxImage,
+  needsCommand,
+  type RegistryServer,
+  runnable,
+  startRegistry,
+} from '@ctr/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostPlatform, RegistryClient, RegistryError, staticCredentials } from '../src/index.ts';
+import { collect, pushImage } from './push-image.ts';
+
+describe.runIf(runnable('registry pull and push against docker-registry', needsCommand('docker-registry')))(
+  'plain HTTP registry',
+  () => {
+    let registry: RegistryServer;
+    let client: RegistryClient;
+    let image: BuiltImage;
+
+    beforeAll(async () => {
+      registry = await startRegistry();
+      client = new RegistryClient({ plainHttp: [registry.host], credentials: staticCredentials({}) });
+      image = await busyboxImage({
+        index: true,
+        extraLayers: [{ entries: [{ path: 'etc/motd', type: 'file', content: 'hi\n' }] }],
+      });
+      await pushImage(client, `${registry.host}/test/busybox`, 'latest', image);
+    });
+    afterAll(async () => {
+      await client?.close();
+      await registry?.stop();
+    });
+
+    it('selects the host platform from the index and fetches its manifest', async () => {
+      const got = await client.getManifest(`${registry.host}/test/busybox:latest`);
+      expect(got.index?.descriptor.digest).toBe(image.index?.descriptor.digest);
+      expect(got.descriptor.digest).toBe(image.manifest.descriptor.digest);
+      expect(got.descriptor.platform?.architecture).toBe(hostPlatform().architecture);
+      expect(got.bytes.equals(image.manifest.bytes)).toBe(true);
+      expect(got.manifest.layers).toHaveLength(2);
+    });
+
+    it('selects the fake second platform on request and lists the offer when none matches', async () => {
+      const other = image.images[1];
+      const got = await client.getManifest(`${registry.host}/test/busybox:latest`, {
+        platform: other?.platform,
+      });
+      expect(got.descriptor.digest).toBe(other?.manifest.descriptor.digest);
+      const err = await client
+        .getManifest(`${registry.host}/test/busybox:latest`, { platform: 'linux/mips64le' })
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(RegistryError);
+      expect(err.kind).toBe('platform');
+      expect(err.message).toContain(`${hostPlatform().os}/${hostPlatform().architecture}`);
+    });
+
+    it('fetches a manifest by digest and verifies it', async () => {
+      const ref = `${registry.host}/test/busybox@${image.manifest.descriptor.digest}`;
+      const got = await client.fetchManifest(ref);
+      expect(got.kind).toBe('manifest');
+      expect(got.descriptor.digest).toBe(image.manifest.descriptor.digest);
+    });
+
+    it('streams blobs verified for digest and size, reporting progress', async () => {
+      const layer = image.layers[0];
+      if (!layer) throw new Error('no layer');
+      let last = 0;
+      const bytes = await collect(
+        client.fetchBlob(`${registry.host}/test/busybox`, layer.descriptor, {
+          onProgress: (n) => (last = n),
+        }),
+      );
+      expect(bytes.equals(layer.bytes)).toBe(true);
+      expect(last).toBe(layer.descriptor.size);
+    });
+
+    it('errors with a typed digest mismatch when the content is not what the descriptor says', async () => {
+      const layer = image.layers[1];
+      const other = image.layers[0];
+      if (!layer || !other) throw new Error('no layer');
+      // The registry serves `layer`'s bytes under its digest; claim a different digest of the same size.
+      const forged = { ...layer.descriptor, digest: `sha256:${'0'.repeat(64)}` };
+      const err = await collect(client.fetchBlob(`${registry.host}/test/busybox`, forged)).catch((e) => e);
+      expect(err).toBeInstanceOf(RegistryError);
+      expect(err.kind).toBe('not-found');
+      const wrongSize = { ...layer.descriptor, size: layer.descriptor.size - 1 };
+      const err2 = await collect(client.fetchBlob(`${registry.host}/test/busybox`, wrongSize)).catch(
+        (e) => e,
+      );
+      expect(err2.kind).toBe('size-mismatch');
+    });
+
+    it('checks existence, mounts across repositories, pushes chunked, lists tags', async () => {
+      const layer = image.layers[1];
+      if (!layer) throw new Error('no layer');
+      expect(await client.blobExists(`${registry.host}/test/busybox`, layer.descriptor.digest)).toBe(true);
+      expect(await client.blobExists(`${registry.host}/test/other`, layer.descriptor.digest)).toBe(false);
+      expect(await client.mountBlob(`${registry.host}/test/other`, layer.descriptor, 'test/busybox')).toBe(
+        true,
+      );
+      expect(await client.blobExists(`${registry.host}/test/other`, layer.descriptor.digest)).toBe(true);
+      const big = image.layers[0];
+      if (!big) throw new Error('no layer');
+      expect(
+        await client.pushBlob(`${registry.host}/test/chunked`, big.bytes, big.descriptor, {
+          chunked: 256 * 1024,
+        }),
+      ).toBe('uploaded');
+      expect(await client.pushBlob(`${registry.host}/test/chunked`, big.bytes, big.descriptor)).toBe(
+        'exists',
+      );
+      const back = await collect(client.fetchBlob(`${registry.host}/test/chunked`, big.descriptor));
+      expect(back.equals(big.bytes)).toBe(true);
+      await client.pushManifest(
+        `${registry.host}/test/busybox:v2`,
+        image.top.bytes,
+        image.top.descriptor.mediaType,
+      );
+      expect((await client.listTags(`${registry.host}/test/busybox`, { pageSize: 1 })).sort()).toEqual([
+        'latest',
+        'v2',
+      ]);
+    });
+
+    it('rejects a manifest whose bytes do not match the digest in the reference', async () => {
+      const err = await client
+        .pushManifest(
+          `${registry.host}/test/busybox@${image.config.descriptor.digest}`,
+          image.manifest.bytes,
+          image.manifest.descriptor.mediaType,
+        )
+        .catch((e) => e);
+      expect(err.kind).toBe('digest-mismatch');
+      const missing = await client.getManifest(`${registry.host}/test/busybox:nope`).catch((e) => e);
+      expect(missing).toMatchObject({ kind: 'not-found', status: 404 });
+      expect(missing.codes).toContain('MANIFEST_UNKNOWN');
+    });
+  },
+);
