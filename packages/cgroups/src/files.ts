@@ -20,6 +20,8 @@ function hintFor(code: string | undefined, file: string): string | undefined {
       return `the kernel offers no ${file} here: its controller is not mounted or not enabled for this cgroup, or the kernel lacks the feature`;
     case 'EINVAL':
       return `the kernel rejected the value for ${file} (out of range, or inconsistent with a related limit)`;
+    case 'ERANGE':
+      return `the value for ${file} is out of range (a cpu or memory node this host does not have, or a number too large)`;
     case 'EBUSY':
       return `${file} cannot change now (memory in use above the new limit, or a cgroup with processes where none may be)`;
     case 'EACCES':
