@@ -1,3 +1,6 @@
 // The public API of @ctr/containers is re-exported here.
+
+export * from './bundle.ts';
 export * from './run-config.ts';
 export * from './run-flags.ts';
+export * from './unpack-image.ts';

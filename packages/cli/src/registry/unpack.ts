@@ -1,3 +1,12 @@
 import type { CommandEntry } from '../command.ts';
 
-export const unpackCommands: Record<string, CommandEntry> = {};
+export const unpackCommands: Record<string, CommandEntry> = {
+  unpack: {
+    summary: 'unpack an image into a root filesystem directory',
+    load: () => import('../commands/unpack/unpack.ts'),
+  },
+  bundle: {
+    summary: 'create an OCI bundle (rootfs and config.json) from an image',
+    load: () => import('../commands/unpack/bundle.ts'),
+  },
+};
