@@ -108,8 +108,13 @@ export function isAbort(err: unknown): boolean {
 
 /** Whether a failure is worth another attempt: a dropped, refused, reset or stalled connection. */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof RegistryError || isAbort(err)) return false;
-  return err instanceof Error;
+  if (err instanceof RegistryError || isAbort(err) || !(err instanceof Error)) return false;
+  // A certificate that fails verification fails the same way next time.
+  return !isTlsVerification((err as { code?: string }).code);
+}
+
+function isTlsVerification(code: string | undefined): boolean {
+  return code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/.test(code);
 }
 
 function header(res: Dispatcher.ResponseData, name: string): string | undefined {
@@ -266,14 +271,13 @@ export class Transport {
   #wrap(err: unknown, ep: Endpoint, req: SendRequest): unknown {
     if (err instanceof RegistryError || isAbort(err)) return err;
     const code = (err as { code?: string }).code;
-    const tlsHint =
-      code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)
-        ? `TLS verification failed (${code}); put the registry's CA in certs.d/${ep.host}/ca.crt, or opt in with --skip-verify`
-        : code === 'ECONNREFUSED'
-          ? 'nothing listens there; check the host and port (and --plain-http for an HTTP registry)'
-          : code
-            ? `the connection failed (${code})`
-            : undefined;
+    const tlsHint = isTlsVerification(code)
+      ? `TLS verification failed (${code}); put the registry's CA in certs.d/${ep.host}/ca.crt, or opt in with --skip-verify`
+      : code === 'ECONNREFUSED'
+        ? 'nothing listens there; check the host and port (and --plain-http for an HTTP registry)'
+        : code
+          ? `the connection failed (${code})`
+          : undefined;
     return new RegistryError({
       kind: 'transport',
       op: `${req.method} ${ep.origin}`,
