@@ -255,7 +255,7 @@ const STATX_BASIC_STATS = 0x7ff;
 const STATX_MNT_ID = 0x1000;
 
 /** Stats `path` relative to `dirfd` (statx(2)); AT.EMPTY_PATH with "" stats the fd itself. */
-export function statx(dirfd: number, path: string, flags = AT.SYMLINK_NOFOLLOW): Statx {
+export function statx(dirfd: number, path: string, flags: number = AT.SYMLINK_NOFOLLOW): Statx {
   const b = Buffer.alloc(256);
   check('statx', _statx(dirfd, path, flags, STATX_BASIC_STATS | STATX_MNT_ID, b), path);
   const mode = b.readUInt16LE(28);
