@@ -58,8 +58,10 @@ describe('eventfd', () => {
   });
 });
 
-// cgroup.kill exists only on cgroup2, so it tells the unified mount apart on hybrid hosts.
-const cgroup2 = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) => existsSync(`${d}/cgroup.kill`));
+// cgroup.controllers exists only on cgroup2, so it tells the unified mount apart on hybrid hosts.
+const cgroup2 = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) =>
+  existsSync(`${d}/cgroup.controllers`),
+);
 
 describe.runIf(
   runnable(
