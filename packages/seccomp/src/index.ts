@@ -21,4 +21,5 @@ export {
   type SeccompQuery,
   seccompData,
 } from './evaluate.ts';
+export { installSeccomp, type ListenerHandover, sendListenerFd } from './install.ts';
 export type * from './types.ts';
