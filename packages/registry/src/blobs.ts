@@ -1,6 +1,7 @@
 import type { Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { discard } from './body.ts';
 import { hasherFor } from './digest.ts';
 import { RegistryError } from './errors.ts';
 import type { Limiter } from './limit.ts';
@@ -92,7 +93,7 @@ export function blobStream(
         if (offset > 0 && res.statusCode === 206) {
           const m = CONTENT_RANGE.exec(String(res.headers['content-range'] ?? ''));
           if (!m || Number(m[1]) !== offset) {
-            res.body.destroy();
+            discard(res);
             throw new RegistryError({
               kind: 'transport',
               op: 'resume blob',
@@ -114,7 +115,7 @@ export function blobStream(
               skip = 0;
             }
             if (offset + chunk.byteLength > descriptor.size) {
-              res.body.destroy();
+              discard(res);
               throw new RegistryError({
                 kind: 'size-mismatch',
                 op: 'verify blob',
@@ -129,7 +130,7 @@ export function blobStream(
           }
         } catch (err) {
           if (!isTransient(err)) throw err;
-          res.body.destroy();
+          discard(res);
           if (offset > failedAt) failures = 0;
           failedAt = offset;
           if (++failures >= attempts) {

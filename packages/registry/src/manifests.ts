@@ -1,3 +1,5 @@
+import type { Dispatcher } from 'undici';
+import { discard } from './body.ts';
 import { checkDigest, digestLike, sha256 } from './digest.ts';
 import { RegistryError } from './errors.ts';
 import { hostPlatform, parsePlatform, selectPlatform } from './platform.ts';
@@ -47,18 +49,14 @@ function schema1(where: string): RegistryError {
   });
 }
 
-async function readBody(
-  res: { body: AsyncIterable<unknown> & { destroy(): void } },
-  limit: number,
-  where: string,
-): Promise<Buffer> {
+async function readBody(res: Dispatcher.ResponseData, limit: number, where: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of res.body) {
     const chunk = c as Buffer;
     size += chunk.byteLength;
     if (size > limit) {
-      res.body.destroy();
+      discard(res);
       throw new RegistryError({
         kind: 'too-large',
         op: 'read manifest',
@@ -96,7 +94,7 @@ export async function fetchManifestFrom(
   if (res.statusCode !== 200) throw await responseError(res, 'fetch manifest', where);
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    res.body.destroy();
+    discard(res);
     throw new RegistryError({
       kind: 'too-large',
       op: 'fetch manifest',

@@ -6,7 +6,8 @@ import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { parseChallenges } from './auth/challenge.ts';
 import type { CredentialLookup } from './auth/credentials.ts';
-import { Authenticator, readLimited } from './auth/tokens.ts';
+import { Authenticator } from './auth/tokens.ts';
+import { discard, readLimited } from './body.ts';
 import { RegistryError, type RegistryErrorKind } from './errors.ts';
 
 export interface RetryOptions {
@@ -133,7 +134,7 @@ export async function responseError(
     const body = JSON.parse(await readLimited(res, MAX_ERROR_BODY)) as { errors?: { code?: string }[] };
     codes = (body.errors ?? []).map((e) => String(e.code ?? '')).filter(Boolean);
   } catch {
-    res.body.destroy();
+    discard(res);
   }
   const status = res.statusCode;
   const kind: RegistryErrorKind =

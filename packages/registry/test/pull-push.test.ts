@@ -1,5 +1,6 @@
 import {
   type BuiltImage,
+  buildImage,
   busyboxImage,
   needsCommand,
   type RegistryServer,
@@ -7,7 +8,7 @@ import {
   startRegistry,
 } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostPlatform, RegistryClient, RegistryError, staticCredentials } from '../src/index.ts';
+import { hostPlatform, MediaTypes, RegistryClient, RegistryError, staticCredentials } from '../src/index.ts';
 import { collect, pushImage } from './push-image.ts';
 
 describe.runIf(runnable('registry pull and push against docker-registry', needsCommand('docker-registry')))(
@@ -134,6 +135,30 @@ describe.runIf(runnable('registry pull and push against docker-registry', needsC
       const missing = await client.getManifest(`${registry.host}/test/busybox:nope`).catch((e) => e);
       expect(missing).toMatchObject({ kind: 'not-found', status: 404 });
       expect(missing.codes).toContain('MANIFEST_UNKNOWN');
+    });
+
+    it('refuses a manifest above the size limit before parsing it', async () => {
+      const small = new RegistryClient({
+        plainHttp: true,
+        credentials: staticCredentials({}),
+        maxManifestBytes: 100,
+      });
+      const err = await small.getManifest(`${registry.host}/test/busybox:latest`).catch((e) => e);
+      expect(err).toMatchObject({ kind: 'too-large' });
+      await small.close();
+    });
+
+    it('pulls Docker schema2 manifest lists and manifests', async () => {
+      const docker = await buildImage({
+        layers: [{ entries: [{ path: 'd', type: 'file', content: 'd' }] }],
+        format: 'docker',
+        index: true,
+      });
+      await pushImage(client, `${registry.host}/test/docker`, 'v1', docker);
+      const got = await client.getManifest(`${registry.host}/test/docker:v1`);
+      expect(got.index?.mediaType).toBe(MediaTypes.dockerList);
+      expect(got.mediaType).toBe(MediaTypes.dockerManifest);
+      expect(got.descriptor.digest).toBe(docker.manifest.descriptor.digest);
     });
   },
 );

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { readLimited } from '../body.ts';
 import { RegistryError } from '../errors.ts';
 import type { Challenge } from './challenge.ts';
 import type { CredentialLookup, Credentials } from './credentials.ts';
@@ -168,23 +169,4 @@ export class Authenticator {
     });
     return header;
   }
-}
-
-/** Reads a response body as text, refusing more than `limit` bytes. */
-export async function readLimited(res: Dispatcher.ResponseData, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    size += (chunk as Buffer).byteLength;
-    if (size > limit) {
-      res.body.destroy();
-      throw new RegistryError({
-        kind: 'too-large',
-        op: 'read a response body',
-        hint: `the body is larger than ${limit} bytes`,
-      });
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
