@@ -228,38 +228,56 @@ class LayerWriter {
     const pfd = this.#dir(parent, true);
     if (e.type === 'link') {
       this.#hardlink(e, comps, pfd, base);
-    } else {
-      const existing = this.#stat(pfd, base);
-      if (e.type === 'dir') {
-        if (existing?.type !== S.IFDIR) {
-          if (existing) this.#remove(pfd, base, existing);
-          mkdirat(pfd, base, 0o700);
-          // A directory replacing this layer's own whiteout must still hide the lower one.
-          if (this.#overlay && this.#whiteouts.has(path)) {
-            lsetxattr(`${this.#proc(pfd)}/${base}`, OVERLAY_OPAQUE, Buffer.from('y'));
-          }
-        }
-        this.#metadata(pfd, base, e);
-        this.#dirTimes.push({ comps, mtime: e.mtime });
-        this.#implicit.delete(path);
-      } else {
-        if (existing) this.#remove(pfd, base, existing);
-        if (e.type === 'file') await this.#file(e, reader, pfd, base);
-        else {
-          if (e.type === 'symlink') symlinkat(e.linkname, pfd, base);
-          else if (e.type === 'fifo') mknodat(pfd, base, S.IFIFO | 0o600);
-          else mknodat(pfd, base, (e.type === 'char' ? S.IFCHR : S.IFBLK) | 0o600, e.devmajor, e.devminor);
-          this.#metadata(pfd, base, e);
-          utimensat(pfd, base, e.mtime, e.mtime, AT.SYMLINK_NOFOLLOW);
+    } else if (e.type === 'dir') {
+      if (this.#make(pfd, base, true, () => mkdirat(pfd, base, 0o700))) {
+        // A directory replacing this layer's own whiteout must still hide the lower one.
+        if (this.#overlay && this.#whiteouts.has(path)) {
+          lsetxattr(`${this.#proc(pfd)}/${base}`, OVERLAY_OPAQUE, Buffer.from('y'));
         }
       }
+      this.#metadata(pfd, base, e);
+      this.#dirTimes.push({ comps, mtime: e.mtime });
+      this.#implicit.delete(path);
+    } else if (e.type === 'file') {
+      let fd = -1;
+      this.#make(pfd, base, false, () => {
+        fd = openat(pfd, base, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, 0o600);
+      });
+      await this.#file(e, reader, fd, pfd, base);
+    } else {
+      this.#make(pfd, base, false, () => {
+        if (e.type === 'symlink') symlinkat(e.linkname, pfd, base);
+        else if (e.type === 'fifo') mknodat(pfd, base, S.IFIFO | 0o600);
+        else mknodat(pfd, base, (e.type === 'char' ? S.IFCHR : S.IFBLK) | 0o600, e.devmajor, e.devminor);
+      });
+      this.#metadata(pfd, base, e);
+      utimensat(pfd, base, e.mtime, e.mtime, AT.SYMLINK_NOFOLLOW);
     }
     this.#created.add(path);
     for (let i = 1; i < comps.length; i++) this.#createdAncestors.add(comps.slice(0, i).join('/'));
   }
 
-  async #file(e: TarEntry, reader: ByteReader, pfd: number, base: string): Promise<void> {
-    const fd = openat(pfd, base, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, 0o600);
+  /**
+   * Creates an entry with `make`, which fails with EEXIST when the name is taken: the
+   * common case (a new name) costs no extra lookup. A taken name is replaced, except
+   * that an existing directory is kept for a directory entry. Returns whether
+   * something new was made.
+   */
+  #make(pfd: number, base: string, keepDir: boolean, make: () => void): boolean {
+    try {
+      make();
+      return true;
+    } catch (e) {
+      if (errCode(e) !== 'EEXIST') throw e;
+    }
+    const existing = this.#stat(pfd, base);
+    if (keepDir && existing?.type === S.IFDIR) return false;
+    if (existing) this.#remove(pfd, base, existing);
+    make();
+    return true;
+  }
+
+  async #file(e: TarEntry, reader: ByteReader, fd: number, pfd: number, base: string): Promise<void> {
     try {
       let batch: Buffer[] = [];
       let batched = 0;
