@@ -140,7 +140,7 @@ export async function pushBlobTo(
     method: 'PUT',
     target: withDigest(loc, ep.origin, descriptor.digest),
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-    body: body instanceof Readable ? () => body : body,
+    body,
     scopes,
     signal: opts.signal,
     idempotent: false,

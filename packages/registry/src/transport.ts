@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
@@ -45,8 +45,8 @@ export interface SendRequest {
   /** A path under the endpoint (/v2/...) or an absolute URL (an upload location). */
   target: string;
   headers?: Record<string, string>;
-  /** A Buffer can be replayed after a 401 or a retryable failure; a stream factory is called per attempt. */
-  body?: Buffer | (() => Readable);
+  /** A Buffer or a stream factory (called per attempt) can be replayed after a 401 or a failure; a Readable is sent once. */
+  body?: Buffer | Readable | (() => Readable);
   scopes: string[];
   signal?: AbortSignal | undefined;
   /** Whether the request may be repeated after a failure (default: GET, HEAD, PUT with a Buffer). */
@@ -228,11 +228,11 @@ export class Transport {
    */
   async send(ep: Endpoint, req: SendRequest): Promise<Dispatcher.ResponseData> {
     const { attempts } = this.options.retry;
-    const replayable = req.body === undefined || Buffer.isBuffer(req.body) || typeof req.body === 'function';
+    const replayable = !(req.body instanceof Readable);
     const idempotent =
       req.idempotent ??
       (req.method === 'GET' || req.method === 'HEAD' || (req.method === 'PUT' && Buffer.isBuffer(req.body)));
-    let authorization = await this.auth.headerFor(ep.registry, ep.host, req.scopes);
+    let authorization = await this.auth.headerFor(ep.registry, ep.origin, req.scopes);
     let answered = false;
     for (let attempt = 1; ; attempt++) {
       let res: Dispatcher.ResponseData;
@@ -245,11 +245,11 @@ export class Transport {
       }
       if (res.statusCode === 401 && !answered && replayable) {
         res.body.resume();
-        if (authorization) this.auth.invalidate(ep.host, req.scopes);
+        if (authorization) this.auth.invalidate(ep.origin, req.scopes);
         answered = true;
         authorization = await this.auth.answer(
           ep.registry,
-          ep.host,
+          ep.origin,
           req.scopes,
           parseChallenges(res.headers['www-authenticate']),
         );

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   type BuiltImage,
   buildImage,
@@ -159,6 +160,29 @@ describe.runIf(runnable('registry pull and push against docker-registry', needsC
       expect(got.index?.mediaType).toBe(MediaTypes.dockerList);
       expect(got.mediaType).toBe(MediaTypes.dockerManifest);
       expect(got.descriptor.digest).toBe(docker.manifest.descriptor.digest);
+    });
+
+    it('gives the concurrency slot back when a reader stops early', async () => {
+      const one = new RegistryClient({ plainHttp: true, credentials: staticCredentials({}), concurrency: 1 });
+      const layer = image.layers[0];
+      if (!layer) throw new Error('no layer');
+      const first = one.fetchBlob(`${registry.host}/test/busybox`, layer.descriptor);
+      for await (const _ of first) break;
+      const bytes = await collect(one.fetchBlob(`${registry.host}/test/busybox`, layer.descriptor));
+      expect(bytes.equals(layer.bytes)).toBe(true);
+      await one.close();
+    });
+
+    it('pushes a blob from a stream in one PUT', async () => {
+      const layer = image.layers[0];
+      if (!layer) throw new Error('no layer');
+      const result = await client.pushBlob(
+        `${registry.host}/test/stream`,
+        Readable.from([layer.bytes.subarray(0, 1000), layer.bytes.subarray(1000)]),
+        layer.descriptor,
+      );
+      expect(result).toBe('uploaded');
+      expect(await client.blobExists(`${registry.host}/test/stream`, layer.descriptor.digest)).toBe(true);
     });
   },
 );

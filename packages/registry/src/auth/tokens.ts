@@ -23,7 +23,7 @@ function basic(c: Credentials): string {
 /**
  * Answers registry challenges: Basic with the stored credentials, Bearer through the
  * token flow of the distribution token spec (realm, service, scope; anonymous when no
- * credentials), caching tokens per host and scope until they expire.
+ * credentials), caching tokens per registry origin and scope until they expire.
  */
 export class Authenticator {
   readonly #lookup: CredentialLookup;
@@ -37,26 +37,26 @@ export class Authenticator {
   }
 
   /** The Authorization header to send first, from what earlier challenges taught. */
-  async headerFor(registry: string, host: string, scopes: string[]): Promise<string | undefined> {
-    if (this.#basicHosts.has(host)) {
+  async headerFor(registry: string, origin: string, scopes: string[]): Promise<string | undefined> {
+    if (this.#basicHosts.has(origin)) {
       const creds = await this.#lookup(registry);
       return creds ? basic(creds) : undefined;
     }
-    const cached = this.#tokens.get(`${host} ${scopes.join(' ')}`);
+    const cached = this.#tokens.get(`${origin} ${scopes.join(' ')}`);
     if (cached && cached.expiresAt > Date.now()) return cached.header;
     return undefined;
   }
 
-  /** Forgets what is cached for host and scopes (after a 401 with a cached token). */
-  invalidate(host: string, scopes: string[]): void {
-    this.#tokens.delete(`${host} ${scopes.join(' ')}`);
+  /** Forgets what is cached for origin and scopes (after a 401 with a cached token). */
+  invalidate(origin: string, scopes: string[]): void {
+    this.#tokens.delete(`${origin} ${scopes.join(' ')}`);
   }
 
   /** Handles a 401: returns the header to retry with, or throws a RegistryError saying why not. */
-  async answer(registry: string, host: string, scopes: string[], challenges: Challenge[]): Promise<string> {
+  async answer(registry: string, origin: string, scopes: string[], challenges: Challenge[]): Promise<string> {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     const creds = await this.#lookup(registry);
-    if (bearer) return this.#bearer(registry, host, scopes, bearer, creds);
+    if (bearer) return this.#bearer(registry, origin, scopes, bearer, creds);
     if (challenges.some((c) => c.scheme === 'basic')) {
       if (!creds) {
         throw new RegistryError({
@@ -66,7 +66,7 @@ export class Authenticator {
           hint: `the registry wants a username and password; log in (auth file or credential helper) for ${registry}`,
         });
       }
-      this.#basicHosts.add(host);
+      this.#basicHosts.add(origin);
       return basic(creds);
     }
     throw new RegistryError({
@@ -79,7 +79,7 @@ export class Authenticator {
 
   async #bearer(
     registry: string,
-    host: string,
+    origin: string,
     scopes: string[],
     challenge: Challenge,
     creds: Credentials | undefined,
@@ -108,12 +108,16 @@ export class Authenticator {
     // Credentials go to the realm only over TLS, unless the registry itself is plain HTTP
     // on the same host (a local test registry).
     if (creds) {
-      if (url.protocol === 'http:' && url.hostname !== new URL(`http://${host}`).hostname) {
+      const registryUrl = new URL(origin);
+      if (
+        url.protocol === 'http:' &&
+        (registryUrl.protocol !== 'http:' || url.hostname !== registryUrl.hostname)
+      ) {
         throw new RegistryError({
           kind: 'auth',
           op: `send credentials for ${registry} to its token realm`,
           path: url.origin,
-          hint: 'the realm is plain HTTP on another host; refusing to send credentials there',
+          hint: 'the realm is plain HTTP (and the registry is not a plain-HTTP registry on the same host); refusing to send credentials there',
         });
       }
       headers.authorization = basic(creds);
@@ -163,7 +167,7 @@ export class Authenticator {
       typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
     const header = `Bearer ${token}`;
     // Renew a little early so a token does not expire between check and use.
-    this.#tokens.set(`${host} ${scopes.join(' ')}`, {
+    this.#tokens.set(`${origin} ${scopes.join(' ')}`, {
       header,
       expiresAt: Date.now() + Math.max(seconds - 5, 1) * 1000,
     });
