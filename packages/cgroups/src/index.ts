@@ -11,6 +11,14 @@ export {
   V1_CONTROLLERS,
   type V1Controller,
 } from './detect.ts';
+export {
+  ACCESS,
+  type DeviceException,
+  type DeviceState,
+  deviceAllowed,
+  emulateDeviceRules,
+} from './devices/emulator.ts';
+export { compileDeviceRules, type DeviceProgram } from './devices/program.ts';
 export { openCgroup } from './open.ts';
 export { parseCgroupsPath } from './path.ts';
 export {

@@ -1,5 +1,6 @@
 import { CtrError } from '@ctr/sys';
 import { type CgroupHost, type CgroupMode, detectCgroups, V1_CONTROLLERS } from './detect.ts';
+import { compileDeviceRules } from './devices/program.ts';
 import { cgroupInHierarchy, hostDir, parseCgroupsPath } from './path.ts';
 import type { LinuxCgroupConfig, LinuxDeviceCgroup, LinuxResources } from './types.ts';
 import { v1Writes } from './v1/resources.ts';
@@ -44,8 +45,10 @@ export interface CgroupPlan {
   enable: CgroupEnable[];
   /** Resource writes in the order they are made. */
   writes: CgroupWrite[];
-  /** v2: device rules compiled into a BPF_PROG_TYPE_CGROUP_DEVICE program at apply time. */
+  /** v2: device rules, enforced by a BPF_PROG_TYPE_CGROUP_DEVICE program compiled from them. */
   deviceRules: LinuxDeviceCgroup[] | undefined;
+  /** v2: that program's disassembly, for audit. */
+  deviceProgram: string[] | undefined;
   /** Settings the host's cgroup version cannot express, ignored with a reason. */
   warnings: string[];
   /** Controllers the unified hierarchy's root offers (for planning updates later). */
@@ -97,6 +100,7 @@ export function planCgroup(linux: LinuxCgroupConfig | undefined, options: PlanCg
       enable: enableChain(host.v2.mountpoint, dir, needed),
       writes,
       deviceRules: resources.devices,
+      deviceProgram: resources.devices ? compileDeviceRules(resources.devices).disassembly : undefined,
       warnings,
       unifiedControllers: host.v2.controllers,
       rootless: host.rootless,
@@ -142,6 +146,7 @@ export function planCgroup(linux: LinuxCgroupConfig | undefined, options: PlanCg
         : [],
     writes,
     deviceRules: undefined,
+    deviceProgram: undefined,
     warnings,
     unifiedControllers: host.v2?.controllers ?? [],
     rootless: host.rootless,

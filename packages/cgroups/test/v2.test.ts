@@ -134,14 +134,16 @@ describe('cgroup v2 resource files against a directory tree', () => {
     expect(p.warnings).toHaveLength(2);
   });
 
-  it('refuses device rules it cannot enforce on v2 instead of leaving devices open', () => {
+  it('fails loudly when the device program cannot be attached instead of leaving devices open', () => {
     const plan = planCgroup(
       { cgroupsPath: '/devs', resources: { devices: [{ allow: false, access: 'rwm' }] } },
       { containerId: 'd', host: v2Host(root) },
     );
     const cg = openCgroup(plan);
     cg.create();
-    expect(() => cg.applyResources()).toThrow(/BPF_PROG_TYPE_CGROUP_DEVICE/);
+    expect(plan.deviceProgram?.at(-2)).toBe('  6: r0 = 0');
+    // A plain directory is not a cgroup: the kernel refuses the attach, and so does ctr.
+    expect(() => cg.applyResources()).toThrow(/cgroups: attach the device program .*devs: EBADF/);
   });
 
   it('reports OOM from memory.events through inotify', async () => {
