@@ -1,2 +1,10 @@
-// The public API of @ctr/capabilities is re-exported here.
-export {};
+export { applyPrivileges, describeOp, formatPrivilegesPlan } from './apply.ts';
+export { type PrivilegesHost, probePrivilegesHost } from './host.ts';
+export {
+  capabilityMask,
+  capabilityName,
+  capabilityNames,
+  capabilityNumber,
+  knownCapabilities,
+} from './names.ts';
+export { type PrivilegeOp, type PrivilegesPlan, planPrivileges } from './plan.ts';
