@@ -22,4 +22,5 @@ export {
   seccompData,
 } from './evaluate.ts';
 export { installSeccomp, type ListenerHandover, sendListenerFd } from './install.ts';
+export { parseSeccompProfile, readSeccompProfile } from './profile.ts';
 export type * from './types.ts';
