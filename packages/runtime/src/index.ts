@@ -1,2 +1,17 @@
-// The public API of @ctr/runtime is re-exported here.
-export {};
+export { type Bundle, type BundleConfig, type Hook, type HookName, loadBundle } from './bundle.ts';
+export { runHook, runHooks } from './hooks.ts';
+export { validateId } from './ids.ts';
+export { type CreatedContainer, type CreateOptions, create } from './operations/create.ts';
+export { type DeleteOptions, deleteContainer } from './operations/delete.ts';
+export { type KillOptions, kill } from './operations/kill.ts';
+export { type RunOptions, run } from './operations/run.ts';
+export { type StartOptions, start } from './operations/start.ts';
+export { type ContainerInfo, list, state } from './operations/state.ts';
+export { parseSignal, signalName } from './signals.ts';
+export {
+  type ContainerRecord,
+  type ContainerStatus,
+  ContainerStore,
+  DEFAULT_ROOT,
+  type OciState,
+} from './store.ts';

@@ -1,1 +1,102 @@
-export {};
+// Process and file-descriptor control the runtime needs around a container's init:
+// fd flags before execve, advisory locks on the container store, pidfds so a signal
+// never reaches a recycled pid.
+import { check, libc, rawSyscall } from './libc.ts';
+
+const _fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
+const _flock = libc.func('int flock(int fd, int operation)');
+const _setsid = libc.func('int setsid(void)');
+
+const F_GETFD = 1;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const FD_CLOEXEC = 1;
+const O_NONBLOCK = 0o4000;
+
+/** flock(2) operations; combine EX or SH with NB to fail with EWOULDBLOCK instead of waiting. */
+export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
+
+/** close_range(2) flags. */
+export const CLOSE_RANGE = { UNSHARE: 2, CLOEXEC: 4 } as const;
+
+/** Whether FD_CLOEXEC is set on `fd` (fcntl F_GETFD). */
+export function isCloseOnExec(fd: number): boolean {
+  return (check('fcntl', _fcntl(fd, F_GETFD)) & FD_CLOEXEC) !== 0;
+}
+
+/**
+ * Sets or clears FD_CLOEXEC on `fd` (fcntl F_SETFD). Node marks 0, 1 and 2 close-on-exec
+ * in its own process, so an init must clear it before execve or the program has no stdio.
+ */
+export function setCloseOnExec(fd: number, on: boolean): void {
+  const flags = check('fcntl', _fcntl(fd, F_GETFD));
+  const next = on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+  if (next !== flags) check('fcntl', _fcntl(fd, F_SETFD, 'int', next));
+}
+
+/** Sets or clears O_NONBLOCK on the open file description of `fd` (fcntl F_SETFL). */
+export function setNonBlocking(fd: number, on: boolean): void {
+  const flags = check('fcntl', _fcntl(fd, F_GETFL));
+  const next = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+  if (next !== flags) check('fcntl', _fcntl(fd, F_SETFL, 'int', next));
+}
+
+/**
+ * Applies or removes an advisory lock on the open file of `fd` (flock(2)). The lock
+ * belongs to the open file description and vanishes when the holder dies, so a
+ * crashed command never leaves a container locked.
+ */
+export function flock(fd: number, operation: number, path?: string): void {
+  check(
+    'flock',
+    _flock(fd, operation),
+    path,
+    operation & LOCK.NB ? 'another process holds the lock (EWOULDBLOCK)' : undefined,
+  );
+}
+
+/**
+ * Closes, or with CLOSE_RANGE.CLOEXEC marks close-on-exec, every fd from `first` to
+ * `last` (close_range(2)): no runtime fd may survive into a container (CVE-2024-21626).
+ */
+export function closeRange(first: number, last = 0xffffffff, flags = 0): void {
+  rawSyscall('close_range', [
+    ['unsigned int', first],
+    ['unsigned int', last],
+    ['unsigned int', flags],
+  ]);
+}
+
+/** Opens a pidfd for `pid` (pidfd_open(2)); it keeps naming that process even after the pid is reused. */
+export function pidfdOpen(pid: number): number {
+  return rawSyscall(
+    'pidfd_open',
+    [
+      ['int', pid],
+      ['unsigned int', 0],
+    ],
+    `pid ${pid}`,
+    'the process no longer exists',
+  );
+}
+
+/** Sends `signal` to the process a pidfd names (pidfd_send_signal(2)). */
+export function pidfdSendSignal(pidfd: number, signal: number): void {
+  rawSyscall(
+    'pidfd_send_signal',
+    [
+      ['int', pidfd],
+      ['int', signal],
+      ['void *', null],
+      ['unsigned int', 0],
+    ],
+    undefined,
+    'the process has exited',
+  );
+}
+
+/** Starts a new session with the caller as leader (setsid(2)); needed before taking a controlling terminal. */
+export function setsid(): number {
+  return check('setsid', _setsid());
+}

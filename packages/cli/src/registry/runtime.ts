@@ -1,3 +1,23 @@
 import type { CommandEntry } from '../command.ts';
 
-export const runtimeCommands: Record<string, CommandEntry> = {};
+export const runtimeCommands: Record<string, CommandEntry> = {
+  create: { summary: 'create a container', load: () => import('../commands/runtime/create.ts') },
+  start: {
+    summary: 'start the user program of a created container',
+    load: () => import('../commands/runtime/start.ts'),
+  },
+  run: { summary: 'create and start a container', load: () => import('../commands/runtime/run.ts') },
+  state: {
+    summary: 'output the state of a container (OCI state JSON)',
+    load: () => import('../commands/runtime/state.ts'),
+  },
+  kill: {
+    summary: 'send a signal to a container (default SIGTERM)',
+    load: () => import('../commands/runtime/kill.ts'),
+  },
+  delete: {
+    summary: 'delete a container and everything it holds',
+    load: () => import('../commands/runtime/delete.ts'),
+  },
+  list: { summary: 'list the containers under --root', load: () => import('../commands/runtime/list.ts') },
+};

@@ -1,0 +1,130 @@
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeBusyboxRootfs, makeTmp, needsRoot, removeTmp, runnable } from '@ctr/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const bin = new URL('../src/bin.ts', import.meta.url).pathname;
+const tmp = makeTmp('ctr-cli-runtime-');
+const root = join(tmp, 'state');
+afterAll(() => {
+  for (const id of JSON.parse(ctr('list', '--format', 'json').stdout || '[]') as { id: string }[]) {
+    ctr('delete', '--force', id.id);
+  }
+  removeTmp(tmp);
+});
+
+let calls = 0;
+
+/**
+ * Runs ctr with stdout and stderr as files: a container created by the command
+ * inherits them, and a pipe it holds open would keep spawnSync waiting.
+ */
+function ctr(...args: string[]) {
+  const out = join(tmp, `out.${++calls}`);
+  const err = join(tmp, `err.${calls}`);
+  const fds = [openSync(out, 'w'), openSync(err, 'w')] as const;
+  const r = spawnSync(process.execPath, ['--conditions=source', bin, '--root', root, ...args], {
+    stdio: ['ignore', fds[0], fds[1]],
+    timeout: 30_000,
+  });
+  closeSync(fds[0]);
+  closeSync(fds[1]);
+  return { status: r.status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+}
+
+function bundle(name: string, args: string[]): string {
+  const dir = join(tmp, name);
+  makeBusyboxRootfs(join(dir, 'rootfs'));
+  const config = {
+    ociVersion: '1.2.0',
+    process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ['PATH=/usr/bin:/bin'], cwd: '/' },
+    root: { path: 'rootfs' },
+    linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }] },
+  };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
+
+describe.runIf(runnable('ctr runtime commands', needsRoot()))(
+  'ctr create/start/state/kill/delete/list',
+  () => {
+    it("runs the lifecycle with runc's outputs", () => {
+      const b = bundle('b1', ['sleep', '100']);
+      const pidFile = join(tmp, 'pid');
+      const created = ctr('create', '--bundle', b, '--pid-file', pidFile, 'c1');
+      expect(created.stderr).toBe('');
+      expect(created.status).toBe(0);
+      const st = JSON.parse(ctr('state', 'c1').stdout);
+      expect(st).toMatchObject({ ociVersion: '1.2.0', id: 'c1', status: 'created', bundle: b });
+      expect(readFileSync(pidFile, 'utf8')).toBe(String(st.pid));
+
+      expect(ctr('start', 'c1').status).toBe(0);
+      expect(JSON.parse(ctr('state', 'c1').stdout).status).toBe('running');
+      const table = ctr('list').stdout.split('\n');
+      expect(table[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
+      expect(table[1]).toMatch(new RegExp(`^c1\\s+${st.pid}\\s+running\\s+${b}`));
+      expect(ctr('list', '-q').stdout).toBe('c1\n');
+
+      const refused = ctr('delete', 'c1');
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('cannot delete container c1 that is not stopped: running');
+
+      expect(ctr('kill', 'c1', 'KILL').status).toBe(0);
+      for (let i = 0; i < 500 && JSON.parse(ctr('state', 'c1').stdout).status !== 'stopped'; i++);
+      const notRunning = ctr('kill', 'c1', '9');
+      expect(notRunning.status).toBe(1);
+      expect(notRunning.stderr).toContain('container not running');
+      expect(ctr('delete', 'c1').status).toBe(0);
+
+      const missing = ctr('state', 'c1');
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain('container c1 does not exist');
+      expect(ctr('delete', '--force', 'c1').status).toBe(0);
+    });
+
+    it('run exits with the container status and writes errors to --log as JSON', () => {
+      const b = bundle('b2', ['sh', '-c', 'exit 42']);
+      expect(ctr('run', '--bundle', b, 'r1').status).toBe(42);
+      expect(ctr('list', '-q').stdout).toBe('');
+
+      const log = join(tmp, 'log.json');
+      const bad = bundle('b3', ['missing-binary']);
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--conditions=source',
+          bin,
+          '--root',
+          root,
+          '--log',
+          log,
+          '--log-format',
+          'json',
+          'run',
+          '-b',
+          bad,
+          'r2',
+        ],
+        { stdio: 'ignore' },
+      );
+      expect(r.status).toBe(1);
+      const line = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!);
+      expect(line).toMatchObject({ level: 'error' });
+      expect(line.msg).toContain('exec: "missing-binary": executable file not found in $PATH');
+    });
+
+    it('run --detach leaves the container running', () => {
+      const b = bundle('b4', ['sleep', '100']);
+      expect(ctr('run', '-d', '-b', b, 'd1').status).toBe(0);
+      expect(JSON.parse(ctr('state', 'd1').stdout).status).toBe('running');
+      expect(ctr('delete', '-f', 'd1').status).toBe(0);
+    });
+
+    it('rejects unsupported global flags clearly', () => {
+      const r = ctr('--systemd-cgroup', 'create', '-b', tmp, 'x');
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('systemd cgroup management is not supported');
+    });
+  },
+);

@@ -1,0 +1,41 @@
+// The init's side of the sync pipe. The init is single-purpose and blocks on purpose,
+// so it reads and writes synchronously: nothing else may run while it sets up.
+import { readSync, writeSync } from 'node:fs';
+import { CtrError } from '@ctr/sys';
+import type { FromInit, ToInit, WireError } from './protocol.ts';
+
+const pending: string[] = [];
+let buffered = '';
+
+/** Blocks until the runtime sends the next message; EOF means the runtime is gone. */
+export function receive(fd: number): ToInit {
+  const buf = Buffer.alloc(65536);
+  while (pending.length === 0) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) {
+      throw new CtrError({
+        stage: 'runtime',
+        op: 'read sync pipe',
+        hint: 'the runtime exited during create',
+      });
+    }
+    buffered += buf.toString('utf8', 0, n);
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    pending.push(...lines.filter((l) => l.length > 0));
+  }
+  return JSON.parse(pending.shift()!) as ToInit;
+}
+
+export function send(fd: number, message: FromInit): void {
+  const data = Buffer.from(`${JSON.stringify(message)}\n`);
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off);
+}
+
+export function toWire(e: unknown): WireError {
+  if (e instanceof CtrError) {
+    return { message: e.message, stage: e.stage, op: e.op, path: e.path, errno: e.errno, hint: e.hint };
+  }
+  return { message: e instanceof Error ? e.message : String(e) };
+}

@@ -1,0 +1,33 @@
+import type { BundleConfig } from '../bundle.ts';
+
+/** The fd on which the init talks to the runtime that launched it (stdio[3] of spawn). */
+export const SYNC_FD = 3;
+
+/** What the runtime sends the init once it has placed it in its cgroup. */
+export interface Bootstrap {
+  type: 'bootstrap';
+  id: string;
+  config: BundleConfig;
+  /** Host path of the root filesystem. */
+  rootfs: string;
+  /** Host path of the exec fifo; the init opens it O_PATH before pivot_root. */
+  execFifo: string;
+  /** Extra fds after stdio that stay open in the program (--preserve-fds). */
+  preserveFds: number;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+}
+
+export type ToInit = Bootstrap | { type: 'hooks-done' } | { type: 'abort'; reason: string };
+
+/** A CtrError flattened for the pipe. */
+export interface WireError {
+  message: string;
+  stage?: string;
+  op?: string;
+  path?: string;
+  errno?: number;
+  hint?: string;
+}
+
+export type FromInit = { type: 'hooks' } | { type: 'ready' } | { type: 'error'; error: WireError };

@@ -1,0 +1,175 @@
+import type { ChildProcess } from 'node:child_process';
+import { renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { AT, CtrError, fchownat, mknodat, S } from '@ctr/sys';
+import { loadBundle } from '../bundle.ts';
+import { runHooks } from '../hooks.ts';
+import type { WireError } from '../init/protocol.ts';
+import { type InitChannel, launchInit, type StdioFd } from '../launcher.ts';
+import { lockContainer } from '../lock.ts';
+import { procInfo } from '../proc.ts';
+import { ociState } from '../status.ts';
+import { type ContainerRecord, ContainerStore } from '../store.ts';
+import { destroy } from './destroy.ts';
+
+export interface CreateOptions {
+  /** State directory (runc --root). */
+  root?: string;
+  id: string;
+  /** Bundle directory holding config.json. */
+  bundle: string;
+  /** Written with the init's pid once the container is created. */
+  pidFile?: string;
+  /** Extra fds after stdio passed into the container. */
+  preserveFds?: number;
+  /** Stay in the old root with MS_MOVE + chroot instead of pivot_root (ramfs roots). */
+  noPivot?: boolean;
+  /** Do not create a session keyring for the container. */
+  noNewKeyring?: boolean;
+  /** Path of an AF_UNIX socket that receives the pty master (process.terminal). */
+  consoleSocket?: string;
+  /** The container's stdin, stdout, stderr; inherited from the caller by default. */
+  stdio?: readonly [StdioFd, StdioFd, StdioFd];
+}
+
+export interface CreatedContainer {
+  record: ContainerRecord;
+  /** The init as a child of this process: `run` waits on it for the exit status. */
+  child: ChildProcess;
+}
+
+/**
+ * OCI `create`: validates the bundle, launches the init in new namespaces, places it
+ * in its cgroup, lets it apply every stage, runs the createRuntime/createContainer
+ * hooks, and leaves it blocked before the user program (state `created`).
+ * Any failure tears everything down again and names the stage that failed.
+ */
+export async function create(opts: CreateOptions): Promise<CreatedContainer> {
+  const store = new ContainerStore(opts.root);
+  const bundle = loadBundle(opts.bundle);
+  const config = bundle.config;
+  if (config.process?.terminal && !opts.consoleSocket) {
+    throw new CtrError({
+      stage: 'runtime',
+      op: 'create',
+      hint: 'process.terminal is true: pass --console-socket (or use `ctr run` in the foreground)',
+    });
+  }
+  if (opts.consoleSocket) {
+    throw new CtrError({
+      stage: 'runtime',
+      op: 'create with --console-socket',
+      hint: 'terminal support is not implemented yet; set process.terminal to false',
+    });
+  }
+  const dir = store.allocate(opts.id);
+  const lock = lockContainer(dir, opts.id);
+  const record: ContainerRecord = {
+    ociVersion: config.ociVersion,
+    id: opts.id,
+    status: 'creating',
+    bundle: bundle.dir,
+    created: new Date().toISOString(),
+    rootfs: bundle.rootfs,
+    config,
+  };
+  if (config.annotations) record.annotations = config.annotations;
+  let child: ChildProcess | undefined;
+  let channel: InitChannel | undefined;
+  try {
+    store.write(record);
+    const fifo = store.execFifo(opts.id);
+    mknodat(AT.FDCWD, fifo, S.IFIFO | 0o622);
+    // The init reopens the fifo after it has taken the container's ids.
+    fchownat(AT.FDCWD, fifo, config.process!.user.uid, config.process!.user.gid);
+
+    // cgroup: planCgroup/openCgroup and the resource limits, before the init runs
+    // anything the user controls: waiting for @ctr/cgroups.
+    const launched = launchInit({
+      stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
+      preserveFds: opts.preserveFds ?? 0,
+    });
+    child = launched.child;
+    channel = launched.channel;
+    record.pid = launched.pid;
+    const info = procInfo(launched.pid);
+    if (info) record.initStartTime = info.startTime;
+    store.write(record);
+
+    channel.send({
+      type: 'bootstrap',
+      id: opts.id,
+      config,
+      rootfs: bundle.rootfs,
+      execFifo: fifo,
+      preserveFds: opts.preserveFds ?? 0,
+      noPivot: opts.noPivot ?? false,
+      noNewKeyring: opts.noNewKeyring ?? false,
+    });
+    for (;;) {
+      const message = await channel.next();
+      if (message === undefined) {
+        const status = await exitOf(child);
+        throw new CtrError({
+          stage: 'runtime',
+          op: 'create: the container init exited before it was ready',
+          hint: status,
+        });
+      }
+      if (message.type === 'error') throw fromWire(message.error);
+      if (message.type === 'ready') break;
+      const state = ociState(record, 'creating');
+      try {
+        // prestart is deprecated but still run, at the createRuntime point as runc does.
+        await runHooks('prestart', config.hooks?.prestart, state);
+        await runHooks('createRuntime', config.hooks?.createRuntime, state);
+        await runHooks('createContainer', config.hooks?.createContainer, state);
+        channel.send({ type: 'hooks-done' });
+      } catch (e) {
+        channel.send({ type: 'abort', reason: (e as Error).message });
+        throw e;
+      }
+    }
+    record.status = 'created';
+    store.write(record);
+    if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+  } catch (e) {
+    channel?.close();
+    await destroy(store, record);
+    lock.release();
+    throw e;
+  }
+  channel.close();
+  lock.release();
+  // The init outlives a one-shot `create`; `run` takes the reference back to wait on it.
+  child.unref();
+  return { record, child };
+}
+
+/** Writes the pid file atomically (tmp + rename), as runc does, so a reader never sees it half written. */
+function writePidFile(path: string, pid: number): void {
+  const abs = resolve(path);
+  const tmp = join(dirname(abs), `.${process.pid}.pid`);
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, abs);
+}
+
+function fromWire(e: WireError): CtrError {
+  const err = new CtrError({
+    stage: (e.stage as CtrError['stage']) ?? 'runtime',
+    op: e.op ?? e.message,
+    path: e.path,
+    errno: e.errno,
+    hint: e.hint,
+  });
+  return err;
+}
+
+function exitOf(child: ChildProcess): Promise<string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(describe(child));
+  return new Promise((r) => child.once('exit', () => r(describe(child))));
+}
+
+function describe(child: ChildProcess): string {
+  return child.signalCode ? `killed by ${child.signalCode}` : `exit status ${child.exitCode}`;
+}

@@ -1,0 +1,70 @@
+import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import { signalProcess } from '../process-signal.ts';
+import { type CreateOptions, create } from './create.ts';
+import { deleteContainer } from './delete.ts';
+import { start } from './start.ts';
+
+export interface RunOptions extends CreateOptions {
+  /** Return once the program runs instead of waiting for it. */
+  detach?: boolean;
+  /** Keep the stopped container (state) after it exits in the foreground. */
+  keep?: boolean;
+  /** Do not make this process a subreaper for the container's orphans. */
+  noSubreaper?: boolean;
+  warn?: (message: string) => void;
+}
+
+// What a foreground `run` passes on to the container, as runc's signal handler does;
+// SIGCHLD and SIGPIPE stay ours, SIGKILL and SIGSTOP cannot be caught.
+const FORWARDED: NodeJS.Signals[] = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGWINCH',
+  'SIGCONT',
+  'SIGTSTP',
+  'SIGTTIN',
+  'SIGTTOU',
+];
+
+/**
+ * `run` = create + start; in the foreground it forwards signals to the container,
+ * waits for it, deletes it (unless `keep`) and returns its exit status (128+signal
+ * when it was killed).
+ */
+export async function run(opts: RunOptions): Promise<number> {
+  // The subreaper role (prctl PR_SET_CHILD_SUBREAPER, skipped with noSubreaper):
+  // waiting for the prctl wrappers of @ctr/capabilities.
+  const { record, child } = await create(opts);
+  try {
+    await start({ id: opts.id, root: opts.root, warn: opts.warn });
+  } catch (e) {
+    await deleteContainer({ id: opts.id, root: opts.root, force: true });
+    throw e;
+  }
+  if (opts.detach) return 0;
+  child.ref();
+  const forward = (signal: NodeJS.Signals) => {
+    signalProcess(record.pid!, record.initStartTime!, constants.signals[signal]);
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  let status: number;
+  try {
+    status = await exitStatus(child);
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+  }
+  if (!opts.keep) await deleteContainer({ id: opts.id, root: opts.root, force: true, warn: opts.warn });
+  return status;
+}
+
+function exitStatus(child: ChildProcess): Promise<number> {
+  const of = () =>
+    child.signalCode !== null ? 128 + constants.signals[child.signalCode] : (child.exitCode ?? 255);
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(of());
+  return new Promise((resolve) => child.once('exit', () => resolve(of())));
+}

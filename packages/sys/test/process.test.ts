@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTmp, removeTmp } from '@ctr/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  CLOSE_RANGE,
+  close,
+  closeRange,
+  flock,
+  isCloseOnExec,
+  LOCK,
+  pidfdOpen,
+  pidfdSendSignal,
+  SysError,
+  setCloseOnExec,
+  setNonBlocking,
+} from '../src/index.ts';
+
+const dir = makeTmp();
+afterAll(() => removeTmp(dir));
+
+describe('fd flags', () => {
+  it('sets and clears FD_CLOEXEC', () => {
+    const fd = openSync(join(dir, 'f'), 'w');
+    setCloseOnExec(fd, true);
+    expect(isCloseOnExec(fd)).toBe(true);
+    setCloseOnExec(fd, false);
+    expect(isCloseOnExec(fd)).toBe(false);
+    setNonBlocking(fd, true);
+    setNonBlocking(fd, false);
+    closeSync(fd);
+  });
+
+  it('reports EBADF for a closed fd', () => {
+    expect(() => setCloseOnExec(999_999, true)).toThrow(SysError);
+    expect(() => setCloseOnExec(999_999, true)).toThrow(/fcntl: EBADF/);
+  });
+
+  it('close_range CLOEXEC marks a range close-on-exec', () => {
+    const a = openSync(join(dir, 'a'), 'w');
+    setCloseOnExec(a, false);
+    closeRange(a, a, CLOSE_RANGE.CLOEXEC);
+    expect(isCloseOnExec(a)).toBe(true);
+    closeSync(a);
+  });
+});
+
+describe('flock', () => {
+  it('excludes a second open file description and is released on close', () => {
+    const path = join(dir, 'lock');
+    writeFileSync(path, '');
+    const a = openSync(path, 'r');
+    const b = openSync(path, 'r');
+    flock(a, LOCK.EX | LOCK.NB);
+    expect(() => flock(b, LOCK.EX | LOCK.NB, path)).toThrow(/flock .*: EWOULDBLOCK|EAGAIN/);
+    close(a);
+    flock(b, LOCK.EX | LOCK.NB);
+    flock(b, LOCK.UN);
+    closeSync(b);
+  });
+});
+
+describe('pidfd', () => {
+  it('signals a live process and fails once it is gone', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, s) => r(s)));
+    const fd = pidfdOpen(child.pid!);
+    pidfdSendSignal(fd, 15);
+    expect(await exited).toBe('SIGTERM');
+    expect(() => pidfdSendSignal(fd, 15)).toThrow(/pidfd_send_signal: ESRCH/);
+    close(fd);
+    expect(() => pidfdOpen(child.pid!)).toThrow(/pidfd_open/);
+  });
+});
