@@ -1,0 +1,38 @@
+import type { Linux, Process, RuntimeConfig } from '@ctr/spec';
+
+export type { LinuxDevice, Mount, RootfsPropagation } from '@ctr/spec';
+
+/** The parts of the runtime config this stage reads; a RuntimeConfig is one. */
+export type RootfsConfig = Pick<RuntimeConfig, 'root' | 'mounts'> & {
+  process?: Pick<Process, 'terminal'> | undefined;
+  linux?:
+    | Pick<
+        Linux,
+        | 'namespaces'
+        | 'devices'
+        | 'maskedPaths'
+        | 'readonlyPaths'
+        | 'sysctl'
+        | 'rootfsPropagation'
+        | 'uidMappings'
+      >
+    | undefined;
+};
+
+/** A cgroup hierarchy mounted on the host (from /proc/self/mountinfo). */
+export interface HostCgroupMount {
+  /** Directory name under /sys/fs/cgroup: "cpu,cpuacct", "memory", "unified", or "" for a pure v2 host. */
+  name: string;
+  type: 'cgroup' | 'cgroup2';
+  /** v1 controller options as the kernel lists them ("cpu,cpuacct"; "none,name=systemd"). */
+  options: string[];
+}
+
+export interface RootfsHost {
+  /** Directory relative paths of the config are resolved against. */
+  bundleDir: string;
+  /** Use MS_MOVE + chroot instead of pivot_root (runc --no-pivot, for a ramfs root). */
+  noPivot?: boolean | undefined;
+  /** The host's cgroup hierarchies, for a "cgroup" mount (readRootfsHost fills them). */
+  cgroups?: HostCgroupMount[] | undefined;
+}

@@ -1,0 +1,265 @@
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { defaultRuntimeConfig, type RuntimeConfig } from '@ctr/spec';
+import { makeBusyboxRootfs, makeTmp, needsCommand, needsRoot, removeTmp, runnable } from '@ctr/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planRootfs, type RootfsPlan, readHostCgroups } from '../src/index.ts';
+
+const dir = makeTmp('ctr-rootfs-');
+const bundle = join(dir, 'bundle');
+const rootfs = join(bundle, 'rootfs');
+const host = join(dir, 'host');
+afterAll(() => removeTmp(dir));
+beforeAll(() => {
+  mkdirSync(rootfs, { recursive: true });
+  makeBusyboxRootfs(rootfs);
+  mkdirSync(host);
+  writeFileSync(join(host, 'secret'), 'host\n');
+});
+
+const fixture = new URL('./fixtures/init.ts', import.meta.url).pathname;
+const UNSHARE: Record<string, string> = {
+  pid: '--pid',
+  network: '--net',
+  mount: '--mount',
+  ipc: '--ipc',
+  uts: '--uts',
+  cgroup: '--cgroup',
+};
+
+function config(edit: (c: RuntimeConfig) => void = () => {}): RuntimeConfig {
+  const c = defaultRuntimeConfig() as RuntimeConfig;
+  c.linux!.namespaces = (c.linux!.namespaces ?? []).concat([{ type: 'cgroup' }]);
+  edit(c);
+  return c;
+}
+
+/**
+ * Runs `script` in a container whose namespaces util-linux unshare(1) creates and whose
+ * root the test init builds from the plan; returns its output.
+ */
+function run(
+  c: RuntimeConfig,
+  script: string,
+  opts: { plan?: (p: RootfsPlan) => void; swap?: object; noPivot?: boolean } = {},
+) {
+  const plan = planRootfs(c, { bundleDir: bundle, cgroups: readHostCgroups(), noPivot: opts.noPivot });
+  opts.plan?.(plan);
+  const planFile = join(dir, 'plan.json');
+  writeFileSync(planFile, JSON.stringify({ plan, swap: opts.swap }));
+  const flags = (c.linux?.namespaces ?? [])
+    .map((n) => UNSHARE[n.type])
+    .filter((f): f is string => f !== undefined);
+  const r = spawnSync(
+    'unshare',
+    [
+      ...flags,
+      '--propagation',
+      'unchanged',
+      '--fork',
+      process.execPath,
+      '--conditions=source',
+      fixture,
+      planFile,
+      '/bin/sh',
+      '-c',
+      script,
+    ],
+    { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+  );
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The mountinfo lines of the container, keyed by mount point. */
+const mountsOf = (out: string) =>
+  new Map(
+    out
+      .split('\n')
+      .filter((l) => l.includes(' - '))
+      .map((l) => [l.split(' ')[4]!, l] as const),
+  );
+
+describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('unshare', 'util-linux')))(
+  'applyRootfs',
+  () => {
+    it('builds the default runc-style root: mounts, devices, links, masked and read-only paths, read-only root', () => {
+      const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
+      const r = run(
+        config((c) => {
+          c.linux!.devices = [
+            { path: '/dev/custom', type: 'c', major: 1, minor: 7, fileMode: 0o600, uid: 1000, gid: 1000 },
+          ];
+        }),
+        [
+          'echo ppid=$PPID',
+          'cat /proc/self/mountinfo',
+          "stat -c '%n %F %t:%T %a %u:%g' /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty /dev/custom",
+          'echo links $(for l in fd stdin stdout stderr ptmx; do readlink /dev/$l; done)',
+          'echo keys=$(cat /proc/keys | wc -c)',
+          'echo firmware=$(ls -A /sys/firmware | wc -l)',
+          '(echo 5 > /proc/sys/kernel/printk_ratelimit) 2>&1',
+          'touch /newfile 2>&1',
+          'touch /dev/shm/ok && echo shm-writable',
+          'echo done',
+        ].join('; '),
+      );
+      expect(r.err).toBe('');
+      expect(r.status).toBe(0);
+      // The init (Node) is PID 1 of the new pid namespace and the shell its child.
+      expect(r.out).toMatch(/^ppid=1$/m);
+      const m = mountsOf(r.out);
+      expect(m.get('/')).toMatch(/ \/ ro,/);
+      expect(m.get('/proc')).toMatch(/ - proc proc /);
+      // strictatime: mountinfo shows no relatime for it.
+      expect(m.get('/dev')).toMatch(/ \/dev rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755/);
+      expect(m.get('/dev/pts')).toMatch(
+        / rw,nosuid,noexec[,\w]* - devpts devpts rw,gid=5,mode=620,ptmxmode=666/,
+      );
+      expect(m.get('/dev/shm')).toMatch(/ rw,nosuid,nodev,noexec[,\w]* - tmpfs shm /);
+      expect(m.get('/dev/mqueue')).toMatch(/ - mqueue mqueue /);
+      expect(m.get('/sys')).toMatch(/ ro,nosuid,nodev,noexec[,\w]* - sysfs sysfs /);
+      expect(m.get('/sys/fs/cgroup')).toMatch(/ ro,nosuid,nodev,noexec[,\w]* - (tmpfs|cgroup2) /);
+      expect(m.get('/proc/sys')).toMatch(/ \/proc\/sys ro,/);
+      expect(m.get('/proc/keys')).toMatch(/ \/null \/proc\/keys .* - tmpfs tmpfs /);
+      expect(m.get('/proc/acpi')).toMatch(/ ro,[,\w]* - tmpfs (tmpfs|none) /);
+      expect(m.get('/sys/firmware')).toMatch(/ ro,[,\w]* - tmpfs (tmpfs|none) /);
+      expect(r.out).toContain('/dev/null character special file 1:3 666 0:0');
+      expect(r.out).toContain('/dev/zero character special file 1:5 666 0:0');
+      expect(r.out).toContain('/dev/tty character special file 5:0 666 0:0');
+      expect(r.out).toContain('/dev/custom character special file 1:7 600 1000:1000');
+      expect(r.out).toContain('links /proc/self/fd /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2 pts/ptmx');
+      expect(r.out).toMatch(/^keys=0$/m);
+      expect(r.out).toMatch(/^firmware=0$/m);
+      expect(r.out).toMatch(/can't create \/proc\/sys\/kernel\/printk_ratelimit: Read-only file system/);
+      expect(r.out).toMatch(/touch: \/newfile: Read-only file system/);
+      expect(r.out).toMatch(/^shm-writable$/m);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+    });
+
+    it('mounts cgroup hierarchies of the container’s own cgroup namespace, read-only', () => {
+      const r = run(config(), 'cat /proc/self/mountinfo; ls /sys/fs/cgroup');
+      expect(r.err).toBe('');
+      for (const h of readHostCgroups()) {
+        const line = mountsOf(r.out).get(h.name ? `/sys/fs/cgroup/${h.name}` : '/sys/fs/cgroup');
+        expect(line, h.name).toMatch(new RegExp(` / /sys/fs/cgroup\\S* ro,.* - ${h.type} `));
+      }
+    });
+
+    it('writes sysctls of the namespaces the container owns', () => {
+      const hostForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
+      const r = run(
+        config((c) => {
+          c.linux!.namespaces!.push({ type: 'network' });
+          c.linux!.sysctl = {
+            'net.ipv4.ip_forward': hostForward.trim() === '1' ? '0' : '1',
+            'kernel.shmmni': '1234',
+          };
+        }),
+        'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni',
+      );
+      expect(r.err).toBe('');
+      expect(r.out).toBe(`${hostForward.trim() === '1' ? '0' : '1'}\n1234\n`);
+      expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8')).toBe(hostForward);
+    });
+
+    it('keeps a mount whose destination goes through a symlink to a host path, or through "..", inside the root', () => {
+      const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
+      symlinkSync(host, join(rootfs, 'hostlink'));
+      const withSub = config((c) => {
+        c.mounts!.push({ destination: '/hostlink/sub', type: 'tmpfs', source: 'tmpfs' });
+      });
+      try {
+        // The link's target does not exist inside the root: a clear error, nothing created on the host.
+        const dangling = run(withSub, 'true');
+        expect(dangling.status).toBe(97);
+        expect(dangling.err).toMatch(
+          /^rootfs: create \/hostlink\/sub in the root: ENOENT — a component is a symlink/,
+        );
+        expect(readdirSync(host)).toEqual(['secret']);
+        mkdirSync(join(rootfs, host), { recursive: true });
+        const r = run(
+          config((c) => {
+            c.mounts!.push(
+              { destination: '/hostlink/sub', type: 'tmpfs', source: 'tmpfs' },
+              { destination: `/../../../..${host}/dotdot`, type: 'tmpfs', source: 'tmpfs' },
+            );
+          }),
+          'cat /proc/self/mountinfo',
+        );
+        expect(r.err).toBe('');
+        const m = mountsOf(r.out);
+        // The symlink was followed as if the rootfs were "/": the mount is at <rootfs><host>/sub.
+        expect(m.get(`${host}/sub`)).toMatch(/ - tmpfs tmpfs /);
+        expect(m.get(`${host}/dotdot`)).toMatch(/ - tmpfs tmpfs /);
+        expect(existsSync(join(rootfs, host, 'sub'))).toBe(true);
+        expect(readdirSync(host)).toEqual(['secret']);
+        expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+      } finally {
+        rmSync(join(rootfs, 'hostlink'));
+        rmSync(join(rootfs, dir.slice(1).split('/')[0]!), { recursive: true, force: true });
+      }
+    });
+
+    it('mounts on the resolved fd when the destination is swapped for a host symlink after resolution', () => {
+      mkdirSync(join(rootfs, 'data'));
+      try {
+        const r = run(
+          config((c) => {
+            c.mounts!.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs' });
+          }),
+          'cat /proc/self/mountinfo; touch /data.old/marker && echo wrote',
+          { swap: { destination: '/data', hostPath: join(rootfs, 'data'), target: host } },
+        );
+        expect(r.err).toBe('');
+        const m = mountsOf(r.out);
+        expect(m.get('/data.old')).toMatch(/ - tmpfs tmpfs /);
+        expect(m.get('/data')).toBeUndefined();
+        expect(r.out).toMatch(/^wrote$/m);
+        expect(readdirSync(host)).toEqual(['secret']);
+      } finally {
+        rmSync(join(rootfs, 'data'), { force: true });
+        rmSync(join(rootfs, 'data.old'), { recursive: true, force: true });
+      }
+    });
+
+    it('refuses to mask paths with a /dev/null that is not the real device (CVE-2025-31133)', () => {
+      const c = config();
+      const dropNull = (p: RootfsPlan) => {
+        p.ops = p.ops.filter((o) => !(o.op === 'mknod' && o.path === '/dev/null'));
+      };
+      // No /dev tmpfs: the image's own /dev is used, and the image controls /dev/null.
+      c.mounts = c.mounts!.filter((m) => !m.destination.startsWith('/dev'));
+      c.mounts.push({ destination: '/dev/pts', type: 'devpts', source: 'devpts' });
+      symlinkSync('/proc/sys/kernel/core_pattern', join(rootfs, 'dev/null'));
+      try {
+        const r = run(c, 'true', { plan: dropNull });
+        expect(r.status).toBe(97);
+        expect(r.err).toMatch(/^rootfs: mask \/proc\/\S+ .*ELOOP/m);
+        rmSync(join(rootfs, 'dev/null'));
+        writeFileSync(join(rootfs, 'dev/null'), '');
+        const r2 = run(c, 'true', { plan: dropNull });
+        expect(r2.status).toBe(97);
+        expect(r2.err).toMatch(/not the character device 1:3/);
+      } finally {
+        rmSync(join(rootfs, 'dev'), { recursive: true, force: true });
+        mkdirSync(join(rootfs, 'dev'));
+      }
+    });
+
+    it('falls back to MS_MOVE + chroot with noPivot', () => {
+      const r = run(config(), 'ls /; cat /proc/self/mountinfo', { noPivot: true });
+      expect(r.err).toBe('');
+      expect(r.out).toMatch(/^busybox$|^bin$/m);
+      expect(mountsOf(r.out).get('/proc')).toMatch(/ - proc proc /);
+    });
+  },
+);
