@@ -72,6 +72,22 @@ describe.runIf(runnable('applyLayer', needsRoot()))('applyLayer', () => {
     expect(statSync(join(root, 'etc')).mtimeMs).toBe(1_700_000_000_000);
   });
 
+  it('applies a "./" entry to the root itself, mtime last', async () => {
+    const root = fresh();
+    await apply(
+      root,
+      tar([
+        { name: './', type: '5', mode: 0o750, uid: 3, gid: 4, mtime: 1_500_000_000 },
+        { name: './child', data: 'x' },
+      ]),
+    );
+    const st = statSync(root);
+    expect([st.mode & 0o7777, st.uid, st.gid, st.mtimeMs]).toEqual([0o750, 3, 4, 1_500_000_000_000]);
+    await expect(apply(fresh(), tar([{ name: './', data: 'x' }]))).rejects.toThrow(
+      /root must be a directory/,
+    );
+  });
+
   it('reads gzip and zstd layers and checks the diff_id', async () => {
     const plain = tar([{ name: 'a', data: 'x'.repeat(100_000) }]);
     const diffId = `sha256:${createHash('sha256').update(plain).digest('hex')}`;
