@@ -1,9 +1,9 @@
 // What both drivers share: directories, resource writes, placement, listing and
 // removal. The drivers add what differs (freezing, killing, stats, events).
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AT, CtrError, O, openat } from '@ctr/sys';
+import { AT, CtrError, errnoValue, O, openat } from '@ctr/sys';
 import type { Cgroup, CgroupEvent, EventWatch, FreezerState } from './cgroup.ts';
 import {
   cgroupTree,
@@ -47,6 +47,7 @@ export abstract class BaseCgroup implements Cgroup {
   }
 
   create(): void {
+    if (this.plan.rootless) for (const dir of this.uniqueDirs()) this.checkDelegated(dir);
     for (const step of this.plan.enable) {
       this.mkdir(step.dir);
       this.enableControllers(step.dir, step.controllers);
@@ -54,6 +55,30 @@ export abstract class BaseCgroup implements Cgroup {
     for (const dir of this.uniqueDirs()) this.mkdir(dir);
     this.prepareDirs();
   }
+
+  /**
+   * Rootless: only a delegated subtree (owned by the caller) is writable. Check
+   * before touching anything, and say exactly which directory needs delegating.
+   */
+  private checkDelegated(dir: string): void {
+    let target = dir;
+    while (!existsSync(target) && dirname(target) !== target) target = dirname(target);
+    const probe = target === dir ? join(dir, 'cgroup.procs') : target;
+    try {
+      accessSync(probe, constants.W_OK);
+    } catch {
+      throw new CtrError({
+        stage: 'cgroups',
+        op: 'create cgroup',
+        path: dir,
+        errno: errnoValue('EACCES'),
+        hint: this.delegationHint(target, process.geteuid?.() ?? -1),
+      });
+    }
+  }
+
+  /** What to delegate so a rootless caller can manage `dir`. */
+  protected abstract delegationHint(dir: string, uid: number): string;
 
   /** Driver hook run after the directories exist (v1 cpuset needs cpus and mems before any task joins). */
   protected prepareDirs(): void {}

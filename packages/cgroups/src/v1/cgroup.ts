@@ -27,6 +27,10 @@ export class V1Cgroup extends BaseCgroup {
     super(plan, first.path);
   }
 
+  protected delegationHint(dir: string, uid: number): string {
+    return `ctr runs rootless and ${dir} is not writable by uid ${uid}: cgroup v1 is not delegated to unprivileged users. Run as root, use a cgroup v2 host, or have root chown ${dir} (and its cgroup.procs and tasks) to uid ${uid} in every v1 hierarchy`;
+  }
+
   /**
    * A new cpuset cgroup starts with empty cpus and mems, and the kernel refuses
    * tasks there (ENOSPC). Copy the nearest ancestor's values down every level.

@@ -20,6 +20,10 @@ export class V2Cgroup extends BaseCgroup {
     super(plan, dir.path);
   }
 
+  protected delegationHint(dir: string, uid: number): string {
+    return `ctr runs rootless and the cgroup ${dir} is not delegated to uid ${uid}. Run ctr inside a delegated cgroup (systemd-run --user --scope -p Delegate=yes ctr ...), or have root delegate one: chown ${uid} ${dir} ${dir}/cgroup.procs ${dir}/cgroup.subtree_control ${dir}/cgroup.threads`;
+  }
+
   protected override applyDeviceRules(rules: LinuxDeviceCgroup[]): void {
     applyDeviceRulesV2(this.path, rules);
   }
