@@ -42,6 +42,23 @@ export const LAYER_MEDIA_TYPES: Readonly<Record<string, 'none' | 'gzip' | 'zstd'
   [MediaType.DockerForeignLayerGzip]: 'gzip',
 };
 
+export type MediaTypeKind = 'index' | 'manifest' | 'config' | 'layer' | 'schema1' | 'other';
+
+/**
+ * What a media type names, Docker schema2 types included: a Docker manifest list is
+ * an index, a Docker manifest a manifest. Parameters (`;…`) are ignored.
+ */
+export function mediaTypeKind(mediaType: string): MediaTypeKind {
+  const base = mediaType.split(';')[0]?.trim() ?? '';
+  if (INDEX_MEDIA_TYPES.includes(base)) return 'index';
+  if (MANIFEST_MEDIA_TYPES.includes(base)) return 'manifest';
+  if (CONFIG_MEDIA_TYPES.includes(base)) return 'config';
+  if (Object.hasOwn(LAYER_MEDIA_TYPES, base)) return 'layer';
+  if (base === MediaType.DockerSchema1Manifest || base === MediaType.DockerSchema1SignedManifest)
+    return 'schema1';
+  return 'other';
+}
+
 /** `algorithm:encoded`, e.g. `sha256:e3b0…`. Validated by parseDigest. */
 export type Digest = string;
 

@@ -3,6 +3,7 @@ import {
   hostPlatform,
   isValidDigest,
   MediaType,
+  mediaTypeKind,
   parseDescriptor,
   parseDigest,
   parseImageConfig,
@@ -63,6 +64,19 @@ describe('descriptor, index, manifest', () => {
     if (!r.ok) expect(r.errors[0]?.message).toMatch(/schema1 manifests are not supported/);
     const signed = parseImageManifest({ schemaVersion: 2, mediaType: MediaType.DockerSchema1SignedManifest });
     expect(signed.ok ? '' : signed.errors[0]?.message).toMatch(/schema1/);
+  });
+});
+
+describe('media types', () => {
+  it('maps Docker schema2 types onto the OCI kinds', () => {
+    expect(mediaTypeKind(MediaType.DockerManifestList)).toBe('index');
+    expect(mediaTypeKind(MediaType.ImageIndex)).toBe('index');
+    expect(mediaTypeKind(`${MediaType.DockerManifest}; charset=utf-8`)).toBe('manifest');
+    expect(mediaTypeKind(MediaType.DockerConfig)).toBe('config');
+    expect(mediaTypeKind(MediaType.DockerLayerGzip)).toBe('layer');
+    expect(mediaTypeKind(MediaType.LayerZstd)).toBe('layer');
+    expect(mediaTypeKind(MediaType.DockerSchema1SignedManifest)).toBe('schema1');
+    expect(mediaTypeKind('text/plain')).toBe('other');
   });
 });
 

@@ -2,12 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   defaultRuntimeConfig,
+  expectValid,
   NAMESPACE_TYPES,
   parseDigest,
   parseImageManifest,
   parseRuntimeConfig,
   RLIMIT_TYPES,
   type RuntimeConfig,
+  SpecError,
   serializeJson,
 } from '../src/index.ts';
 
@@ -127,6 +129,25 @@ describe('property: runtime config', () => {
           expect(r.ok ? [] : r.errors.map((e) => e.path)).toContain(path.join('.'));
         },
       ),
+    );
+  });
+});
+
+describe('property: expectValid', () => {
+  it('returns the value or throws a SpecError, nothing else', () => {
+    const base = defaultRuntimeConfig();
+    const all = paths(base);
+    fc.assert(
+      fc.property(fc.constantFrom(...all), anyJson, (path, value) => {
+        try {
+          expectValid(parseRuntimeConfig(setAt(base, path, value)), 'config.json');
+        } catch (e) {
+          expect(e).toBeInstanceOf(SpecError);
+          expect((e as SpecError).issues.length).toBeGreaterThan(0);
+          expect((e as SpecError).message).toMatch(/^spec: validate config.json — /);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });
