@@ -3,6 +3,7 @@ import { cgroupsCommands } from './registry/cgroups.ts';
 import { containersCommands } from './registry/containers.ts';
 import { imageCommands } from './registry/image.ts';
 import { planCommands } from './registry/plan.ts';
+import { registryCommands } from './registry/registry.ts';
 import { runtimeCommands } from './registry/runtime.ts';
 import { seccompCommands } from './registry/seccomp.ts';
 import { unpackCommands } from './registry/unpack.ts';
@@ -22,6 +23,7 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'check a config.json against the OCI runtime spec',
     load: () => import('./commands/validate.ts'),
   },
+  ...registryCommands,
   ...imageCommands,
   ...unpackCommands,
   ...runtimeCommands,

@@ -115,7 +115,7 @@ export function isTransient(err: unknown): boolean {
 }
 
 function isTlsVerification(code: string | undefined): boolean {
-  return code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/.test(code);
+  return code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|HOSTNAME/.test(code);
 }
 
 function header(res: Dispatcher.ResponseData, name: string): string | undefined {
@@ -272,13 +272,15 @@ export class Transport {
   #wrap(err: unknown, ep: Endpoint, req: SendRequest): unknown {
     if (err instanceof RegistryError || isAbort(err)) return err;
     const code = (err as { code?: string }).code;
-    const tlsHint = isTlsVerification(code)
-      ? `TLS verification failed (${code}); put the registry's CA in certs.d/${ep.host}/ca.crt, or opt in with --skip-verify`
-      : code === 'ECONNREFUSED'
-        ? 'nothing listens there; check the host and port (and --plain-http for an HTTP registry)'
-        : code
-          ? `the connection failed (${code})`
-          : undefined;
+    const tlsHint = code?.startsWith('ERR_SSL')
+      ? `the TLS handshake failed (${code}); if the registry speaks plain HTTP, opt in with --plain-http`
+      : isTlsVerification(code)
+        ? `TLS verification failed (${code}); put the registry's CA in certs.d/${ep.host}/ca.crt, or opt in with --skip-verify`
+        : code === 'ECONNREFUSED'
+          ? 'nothing listens there; check the host and port (and --plain-http for an HTTP registry)'
+          : code
+            ? `the connection failed (${code})`
+            : undefined;
     return new RegistryError({
       kind: 'transport',
       op: `${req.method} ${ep.origin}`,
