@@ -212,11 +212,14 @@ function resolveSets(
       `process.capabilities.effective has ${notPermitted.join(', ')} which process.capabilities.permitted lacks; the kernel requires effective ⊆ permitted`,
     );
   }
+  // capset(2) refuses inheritable capabilities outside the bounding set, which is
+  // already dropped by then: say which ones instead of a bare EPERM.
   const mask = capabilityMask(out.bounding);
   const beyond = out.inheritable.filter((c) => !((mask >> BigInt(capabilityNumber(c) ?? 0)) & 1n));
   if (beyond.length > 0) {
-    warnings.push(
-      `inheritable capabilities outside the bounding set cannot be gained through execve: ${beyond.join(', ')}`,
+    throw fail(
+      'set capabilities',
+      `process.capabilities.inheritable has ${beyond.join(', ')} outside process.capabilities.bounding; the kernel refuses inheritable capabilities outside the bounding set`,
     );
   }
   return out;

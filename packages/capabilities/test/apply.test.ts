@@ -90,6 +90,31 @@ describe.runIf(runnable('applying privileges', needsRoot()))('applyPrivileges', 
     expect(r.warnings?.[0]).toMatch(/ambient capabilities not raised/);
   });
 
+  it('raises the ambient capabilities it can and warns about the rest, as runc does', () => {
+    const all = ['CAP_KILL', 'CAP_CHOWN'];
+    const r = run(
+      'thread',
+      {
+        user: { uid: 1000, gid: 1000 },
+        cwd: '/',
+        capabilities: {
+          bounding: all,
+          effective: all,
+          permitted: all,
+          inheritable: ['CAP_KILL'],
+          ambient: all,
+        },
+      },
+      STATUS,
+    );
+    expect(r.error).toBeUndefined();
+    expect(field(r.stdout ?? '', 'CapAmb')).toBe('0000000000000020');
+    expect(field(r.stdout ?? '', 'CapEff')).toBe('0000000000000020');
+    expect(r.warnings).toEqual([
+      'ambient capabilities not raised (an ambient capability must be permitted and inheritable): CAP_CHOWN',
+    ]);
+  });
+
   it('empty sets take away what the capabilities guard: chown, mknod, raw sockets', () => {
     const dir = join(tmp, 'guarded');
     mkdirSync(dir, { recursive: true });

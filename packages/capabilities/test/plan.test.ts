@@ -106,6 +106,21 @@ describe('planPrivileges', () => {
     expect(() => planPrivileges(p, host())).toThrow(/effective ⊆ permitted/);
   });
 
+  it('refuses inheritable capabilities outside the bounding set', () => {
+    const p: Process = {
+      user: { uid: 0, gid: 0 },
+      cwd: '/',
+      capabilities: {
+        bounding: ['CAP_KILL'],
+        permitted: ['CAP_KILL', 'CAP_CHOWN'],
+        inheritable: ['CAP_CHOWN'],
+      },
+    };
+    expect(() => planPrivileges(p, host())).toThrow(
+      /inheritable has CAP_CHOWN outside process.capabilities.bounding/,
+    );
+  });
+
   it('refuses to raise a hard rlimit without CAP_SYS_RESOURCE', () => {
     const p: Process = {
       user: { uid: 0, gid: 0 },
