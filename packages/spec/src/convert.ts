@@ -69,7 +69,7 @@ export function imageConfigToRuntimeConfig(
   if (image.created) annotations[Annotation.Created] = image.created;
   if (exec.StopSignal) annotations[Annotation.StopSignal] = exec.StopSignal;
   const ports = Object.keys(exec.ExposedPorts ?? {});
-  if (ports.length > 0) annotations[Annotation.Exposedports] = ports.join(',');
+  if (ports.length > 0) annotations[Annotation.ExposedPorts] = ports.join(',');
   config.annotations = annotations;
   return config;
 }

@@ -169,5 +169,5 @@ export const Annotation = {
   OsVersion: 'org.opencontainers.image.os.version',
   OsFeatures: 'org.opencontainers.image.os.features',
   Author: 'org.opencontainers.image.author',
-  Exposedports: 'org.opencontainers.image.exposedPorts',
+  ExposedPorts: 'org.opencontainers.image.exposedPorts',
 } as const;

@@ -18,6 +18,7 @@ export {
   parseImageManifest,
   parseOciLayout,
   parsePlatform,
+  parseProcess,
   parseRuntimeConfig,
   parseState,
 } from './parse.ts';

@@ -16,8 +16,8 @@ import type {
 } from './image-types.ts';
 import type { ParseResult } from './issues.ts';
 import { toDocument } from './json.ts';
-import { featuresSchema, runtimeConfigSchema, stateSchema } from './runtime-schema.ts';
-import type { Features, RuntimeConfig, State } from './runtime-types.ts';
+import { featuresSchema, processSchema, runtimeConfigSchema, stateSchema } from './runtime-schema.ts';
+import type { Features, Process, RuntimeConfig, State } from './runtime-types.ts';
 import { type Check, runCheck } from './schema.ts';
 
 function parseWith<T>(check: Check, input: unknown): ParseResult<T> {
@@ -32,6 +32,8 @@ function parseWith<T>(check: Check, input: unknown): ParseResult<T> {
  */
 export const parseRuntimeConfig = (input: unknown): ParseResult<RuntimeConfig> =>
   parseWith(runtimeConfigSchema, input);
+/** A `process` object alone, as `exec --process process.json` takes it. */
+export const parseProcess = (input: unknown): ParseResult<Process> => parseWith(processSchema, input);
 export const parseState = (input: unknown): ParseResult<State> => parseWith(stateSchema, input);
 export const parseFeatures = (input: unknown): ParseResult<Features> => parseWith(featuresSchema, input);
 export const parseDescriptor = (input: unknown): ParseResult<Descriptor> =>

@@ -79,7 +79,7 @@ const user = object({
 
 const envEntry = string({ pattern: /^[^=\0][^\0]*=[^\0]*$/s, patternName: 'KEY=value' });
 
-const processSchema = object({
+export const processSchema = object({
   terminal: boolean,
   consoleSize: object({ height: required(uint32), width: required(uint32) }),
   user: required(user),

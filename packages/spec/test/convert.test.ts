@@ -66,7 +66,7 @@ describe('imageConfigToRuntimeConfig', () => {
       [Annotation.Os]: 'linux',
       [Annotation.Architecture]: 'amd64',
       [Annotation.Variant]: 'v1',
-      [Annotation.Exposedports]: '80/tcp',
+      [Annotation.ExposedPorts]: '80/tcp',
     });
   });
 

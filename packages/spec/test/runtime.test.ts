@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   defaultRuntimeConfig,
   expectValid,
+  parseProcess,
   parseRuntimeConfig,
   parseState,
   type RuntimeConfig,
@@ -104,6 +105,14 @@ describe('parseRuntimeConfig', () => {
       { path: 'linux.uidMappings', message: 'requires a user namespace in linux.namespaces' },
     ]);
     expect(parseRuntimeConfig(defaultRuntimeConfig({ rootless: true, uid: 1000, gid: 1000 })).ok).toBe(true);
+  });
+});
+
+describe('parseProcess', () => {
+  it('checks a process.json on its own, with paths relative to it', () => {
+    expect(parseProcess({ user: { uid: 0, gid: 0 }, cwd: '/', args: ['sh'] }).ok).toBe(true);
+    const r = parseProcess({ user: { uid: 0 }, cwd: '/', args: [], env: ['NOEQUALS'] });
+    expect(r.ok ? [] : r.errors.map((e) => e.path)).toEqual(['user.gid', 'args', 'env[0]']);
   });
 });
 
