@@ -12,7 +12,9 @@ export type Fault =
   /** Forward `afterBytes` of the body, then send nothing more and keep the connection open. */
   | { kind: 'stall'; afterBytes: number }
   /** Remove the Range header, as a server that does not support ranges would ignore it. */
-  | { kind: 'ignore-range' };
+  | { kind: 'ignore-range' }
+  /** Answer with exactly this, as a hostile or broken registry would. */
+  | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: string | Buffer };
 
 export interface FaultRule {
   method?: string;
@@ -76,6 +78,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         ...(fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {}),
       });
       res.end(JSON.stringify({ errors: [{ code: 'INJECTED', message: `injected ${fault.status}` }] }));
+      return;
+    }
+    if (fault?.kind === 'respond') {
+      req.resume();
+      entry.status = fault.status;
+      res.writeHead(fault.status, fault.headers ?? {});
+      res.end(fault.body ?? '');
       return;
     }
     const headers = { ...req.headers };
