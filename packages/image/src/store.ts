@@ -15,6 +15,7 @@ import {
   MediaType,
   type Platform,
 } from '@ctr/spec';
+import { exportArchive, type ImportedImage, type ImportOptions, importArchive } from './archive.ts';
 import { DigestVerifier, digestOf } from './digest.ts';
 import { imageError, nodeCode } from './errors.ts';
 import {
@@ -27,6 +28,8 @@ import {
 } from './ingest.ts';
 import { GC_LOCK, INDEX_LOCK, Layout } from './layout.ts';
 import { acquireLock, type Lock, withLock } from './lock.ts';
+import { type PullOptions, pullImage } from './pull.ts';
+import { type PushOptions, pushImage } from './push.ts';
 import { canonicalRef } from './refs.ts';
 
 /** JSON blobs (manifests, configs, indexes) are read into memory; nothing legitimate is this big. */
@@ -338,6 +341,26 @@ export class ImageStore {
       ? r.index.index.manifests.flatMap((m) => (m.platform ? [m.platform] : []))
       : [r.platform];
     return { ...r, layers: r.manifest.layers, size, platforms };
+  }
+
+  /** Pulls `ref` from its registry into the store (see pullImage). */
+  pull(ref: string, opts?: PullOptions): Promise<ImageRecord> {
+    return pullImage(this, ref, opts);
+  }
+
+  /** Pushes the local image `ref` to `target` (default: `ref`). */
+  push(ref: string, target?: string, opts?: PushOptions): Promise<Descriptor> {
+    return pushImage(this, ref, target, opts);
+  }
+
+  /** Imports an oci-archive or docker-save tarball (gzipped or not). */
+  importArchive(path: string, opts?: ImportOptions): Promise<ImportedImage[]> {
+    return importArchive(this, path, opts);
+  }
+
+  /** Writes the images named by `refs` to one tarball readable as oci-archive and by docker load. */
+  exportArchive(refs: string[], path: string): Promise<void> {
+    return exportArchive(this, refs, path);
   }
 
   /** Every blob digest reachable from index.json. Missing children are skipped. */
