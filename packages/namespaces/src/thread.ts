@@ -11,7 +11,10 @@ export interface SacrificialSpawn {
   args: readonly string[];
   env?: Record<string, string> | undefined;
   cwd?: string | undefined;
-  /** fd 0, 1, 2, … of the child; default inherit for 0..2. */
+  /**
+   * fd 0, 1, 2, … of the child; default inherit for 0..2. After a prepare module changed
+   * the root, pass fds rather than 'ignore': libuv opens /dev/null in the child's root for it.
+   */
   stdio?: readonly ChildStdio[] | undefined;
   /**
    * A module whose default export `(data) => void | Promise<void>` runs on the thread

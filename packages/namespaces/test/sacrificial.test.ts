@@ -1,7 +1,15 @@
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CtrError, namespaceId } from '@ctr/sys';
-import { BUSYBOX, makeTmp, needsCommand, needsRoot, removeTmp, runnable } from '@ctr/testkit';
+import {
+  BUSYBOX,
+  makeBusyboxRootfs,
+  makeTmp,
+  needsCommand,
+  needsRoot,
+  removeTmp,
+  runnable,
+} from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type NamespacesConfig,
@@ -101,6 +109,35 @@ describe.runIf(runnable('namespaces on a sacrificial thread', needsRoot()))(
       expect(ids.user).toBe(before.user);
       expect(mainIds()).toEqual(before);
       expect(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim()).not.toBe('ctr-box');
+    });
+
+    it('runs a prepare module on the thread: the child starts in a busybox root, the host is untouched', async () => {
+      const root = join(dir, 'busybox');
+      mkdirSync(root);
+      makeBusyboxRootfs(root);
+      const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
+      const out = join(dir, 'prepare-out');
+      const fd = openSync(out, 'w');
+      // 'ignore' would make libuv open /dev/null in the child, inside the new root.
+      const devnull = openSync('/dev/null', 'r');
+      try {
+        const child = await spawnFromSacrificialThread({
+          plan: planNamespaces({ linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }] } }),
+          prepare: { module: new URL('./fixtures/enter-root.ts', import.meta.url), data: root },
+          file: '/bin/sh',
+          args: ['-c', 'echo pid=$$; cat /etc/hostname; ls /'],
+          stdio: [devnull, fd, fd],
+        });
+        expect(await child.exited).toEqual({ code: 0, signal: null });
+      } finally {
+        closeSync(fd);
+        closeSync(devnull);
+      }
+      const text = readFileSync(out, 'utf8');
+      expect(text).toMatch(/^pid=1\nctr\n/);
+      expect(text.split('\n')).toContain('bin');
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+      expect(readFileSync('/etc/hostname', 'utf8')).not.toBe('ctr\n');
     });
 
     it('joins namespaces by path and refuses a path that is not a namespace of that type', async () => {
