@@ -103,6 +103,7 @@ export abstract class BaseCgroup implements Cgroup {
   applyResources(resources?: LinuxResources): void {
     const writes = resources ? planWrites(this.plan, resources) : this.plan.writes;
     if (resources?.memory?.checkBeforeUpdate) this.checkMemoryAgainstUsage(resources.memory.limit);
+    if (resources?.memory) this.checkAgainstLive(resources);
     for (const w of this.orderWrites(writes)) this.write(w);
     const rules = resources ? resources.devices : this.plan.deviceRules;
     if (rules !== undefined) this.applyDeviceRules(rules);
@@ -121,6 +122,9 @@ export abstract class BaseCgroup implements Cgroup {
   protected applyDeviceRules(_rules: NonNullable<LinuxResources['devices']>): void {}
 
   protected abstract memoryUsage(): number | undefined;
+
+  /** Driver hook: checks an update against values it leaves unchanged (v1: swap against the live limit). */
+  protected checkAgainstLive(_resources: LinuxResources): void {}
 
   private checkMemoryAgainstUsage(limit: number | undefined): void {
     if (limit === undefined || limit <= 0) return;

@@ -15,6 +15,8 @@ import {
 } from '../files.ts';
 import type { CgroupPlan, CgroupWrite } from '../plan.ts';
 import { type CgroupStats, emptyStats, hugetlbStats, parseBlkioV1 } from '../stats.ts';
+import type { LinuxResources } from '../types.ts';
+import { invalid } from '../validate.ts';
 import { watchOomV1 } from './events.ts';
 
 export class V1Cgroup extends BaseCgroup {
@@ -69,6 +71,21 @@ export class V1Cgroup extends BaseCgroup {
     const out = writes.filter((_, i) => i !== si);
     out.splice(li, 0, swap);
     return out;
+  }
+
+  /** A swap-only update must still be >= the memory limit already in force. */
+  protected override checkAgainstLive(resources: LinuxResources): void {
+    const swap = resources.memory?.swap;
+    const mem = this.dirOf('memory');
+    if (!mem || swap === undefined || swap <= 0 || resources.memory?.limit !== undefined) return;
+    const limit = parseLimit(readOptional(mem, 'memory.limit_in_bytes'));
+    if (limit !== undefined && swap < limit) {
+      throw invalid(
+        'memory.swap',
+        swap,
+        `memory+swap must be >= the memory limit in force (${limit} in ${mem})`,
+      );
+    }
   }
 
   protected memoryUsage(): number | undefined {
