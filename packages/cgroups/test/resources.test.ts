@@ -89,9 +89,9 @@ for (const { driver, missing } of drivers)
 
       it('throttles a busy loop under a CPU quota and shows it in the stats', async () => {
         const cg = make('cpu', { cpu: { quota: 1000, period: 100000, shares: 256 } });
-        expect(
-          readFileSync(`${cg.plan.dirs.find((d) => d.controller === 'cpu')!.path}/cpu.shares`, 'utf8').trim(),
-        ).toBe('256');
+        const cpuDir = cg.plan.dirs.find((d) => d.controller === (driver === 'v1' ? 'cpu' : 'unified'))!.path;
+        const weight = driver === 'v1' ? ['cpu.shares', '256'] : ['cpu.weight', String(sharesToWeight(256))];
+        expect(readFileSync(`${cpuDir}/${weight[0]}`, 'utf8').trim()).toBe(weight[1]);
         await startInside(cg, 'while :; do :; done');
         await until('throttled periods', () => {
           const t = cg.stats().cpu.throttling;
