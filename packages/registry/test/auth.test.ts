@@ -246,3 +246,35 @@ describe.runIf(haveRegistry)('token auth', () => {
     await bad.close();
   });
 });
+
+describe.runIf(haveRegistry)('token auth with short-lived tokens in the `token` field', () => {
+  let registry: RegistryServer;
+  let issuer: TokenIssuer;
+  afterAll(async () => {
+    await registry?.stop();
+    await issuer?.stop();
+  });
+  beforeAll(async () => {
+    issuer = await startTokenIssuer({
+      certs: makeCerts(tmp()),
+      users: { bob: SECRET },
+      field: 'token',
+      expiresIn: 1,
+    });
+    registry = await startRegistry({ token: issuer });
+  });
+
+  it('asks for a new token once the cached one has expired', async () => {
+    const bob = new RegistryClient({
+      plainHttp: true,
+      credentials: staticCredentials({ [registry.host]: { username: 'bob', password: SECRET } }),
+    });
+    await pushImage(bob, `${registry.host}/short/img`, 'latest', image);
+    const before = issuer.requests.length;
+    await bob.getManifest(`${registry.host}/short/img`);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await bob.getManifest(`${registry.host}/short/img`);
+    expect(issuer.requests.length - before).toBe(2);
+    await bob.close();
+  });
+});

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTmp, removeTmp } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mergeScopes } from '../src/auth/tokens.ts';
 import {
   authFileCredentials,
   defaultAuthFiles,
@@ -122,5 +123,16 @@ describe('auth files', () => {
     expect(err).toBeInstanceOf(RegistryError);
     expect(err?.message).toContain(file);
     expect(err?.message).not.toContain('c2VjcmV0');
+  });
+});
+
+describe('mergeScopes', () => {
+  it('merges actions per resource and keeps our order', () => {
+    expect(
+      mergeScopes(
+        ['repository:a:pull,push', 'repository:b:pull'],
+        ['repository:a:pull', 'repository:c:pull', 'registry:catalog:*'],
+      ),
+    ).toEqual(['repository:a:pull,push', 'repository:b:pull', 'repository:c:pull', 'registry:catalog:*']);
   });
 });

@@ -103,7 +103,8 @@ export class Authenticator {
       });
     }
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-    for (const s of scopes) url.searchParams.append('scope', s);
+    const extra = challenge.params.scope?.split(' ').filter(Boolean) ?? [];
+    for (const s of mergeScopes(scopes, extra)) url.searchParams.append('scope', s);
     const headers: Record<string, string> = {};
     // Credentials go to the realm only over TLS, unless the registry itself is plain HTTP
     // on the same host (a local test registry).
@@ -173,4 +174,22 @@ export class Authenticator {
     });
     return header;
   }
+}
+
+/**
+ * Our scopes plus those a challenge names (distribution's insufficient_scope answer
+ * may need more than we asked), actions merged per resource: `repository:a:pull,push`
+ * and `repository:a:pull` ask for one resource, not two.
+ */
+export function mergeScopes(ours: string[], theirs: string[]): string[] {
+  const merged = new Map<string, string[]>();
+  for (const scope of [...ours, ...theirs]) {
+    const cut = scope.lastIndexOf(':');
+    if (cut <= 0) continue;
+    const resource = scope.slice(0, cut);
+    const actions = merged.get(resource) ?? [];
+    for (const a of scope.slice(cut + 1).split(',')) if (a && !actions.includes(a)) actions.push(a);
+    merged.set(resource, actions);
+  }
+  return [...merged].map(([resource, actions]) => `${resource}:${actions.join(',')}`);
 }
