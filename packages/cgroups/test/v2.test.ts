@@ -146,6 +146,46 @@ describe('cgroup v2 resource files against a directory tree', () => {
     expect(() => cg.applyResources()).toThrow(/cgroups: attach the device program .*devs: EBADF/);
   });
 
+  it('reads v2 stats into the shape runc prints (ns, memory+swap split, io per device)', () => {
+    const plan = planCgroup({ cgroupsPath: '/stats' }, { containerId: 's', host: v2Host(root) });
+    const cg = openCgroup(plan);
+    cg.create();
+    const dir = plan.dirs[0]!.path;
+    const files: Record<string, string> = {
+      'memory.current': '8192\n',
+      'memory.peak': '16384\n',
+      'memory.max': 'max\n',
+      'memory.stat': 'anon 4096\nfile 2048\nkernel 1024\n',
+      'memory.events': 'low 0\nhigh 0\nmax 5\noom 2\noom_kill 1\n',
+      'memory.swap.current': '0\n',
+      'memory.swap.max': '1048576\n',
+      'cpu.stat':
+        'usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 10\nnr_throttled 3\nthrottled_usec 250\n',
+      'pids.current': '3\n',
+      'pids.max': '64\n',
+      'io.stat': '8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n',
+    };
+    for (const [f, v] of Object.entries(files)) writeFileSync(join(dir, f), v);
+    const s = cg.stats();
+    expect(s.memory).toMatchObject({
+      cache: 2048,
+      rss: 4096,
+      usage: { usage: 8192, max: 16384, limit: undefined, failcnt: 5 },
+      swap: { usage: 0, limit: 1048576 },
+      oomKills: 1,
+    });
+    expect(s.cpu).toEqual({
+      usage: { total: 1_500_000, user: 1_000_000, kernel: 500_000 },
+      throttling: { periods: 10, throttledPeriods: 3, throttledTime: 250_000 },
+    });
+    expect(s.pids).toEqual({ current: 3, limit: 64 });
+    expect(s.blkio.ioServiceBytesRecursive).toEqual([
+      { major: 8, minor: 0, op: 'Read', value: 4096 },
+      { major: 8, minor: 0, op: 'Write', value: 8192 },
+    ]);
+    expect(s.blkio.ioServicedRecursive).toHaveLength(2);
+  });
+
   it('reports OOM from memory.events through inotify', async () => {
     const plan = planCgroup({ cgroupsPath: '/oom' }, { containerId: 'o', host: v2Host(root) });
     const cg = openCgroup(plan);
