@@ -34,11 +34,9 @@ function ctr(...args: string[]) {
 
 describe.runIf(runnable('ctr unpack and ctr bundle', needsRoot()))('ctr unpack / ctr bundle', () => {
   beforeAll(async () => {
-    writeOciLayout(
-      store,
-      await busyboxImage({ config: { Cmd: ['echo', 'hello from the bundle'] } }),
-      'busybox',
-    );
+    const image = await busyboxImage({ config: { Cmd: ['echo', 'hello from the bundle'] } });
+    // The store names refs in their canonical form; older stores used the name as given.
+    for (const name of ['busybox', 'docker.io/library/busybox:latest']) writeOciLayout(store, image, name);
   });
 
   it('unpacks a flat root filesystem', () => {
@@ -69,6 +67,13 @@ describe.runIf(runnable('ctr unpack and ctr bundle', needsRoot()))('ctr unpack /
     cleanups.push(() => new SnapshotStore(snapshots).unmountRoot('cli', dir));
     writeFileSync(join(dir, 'tmp/written'), 'upper');
     expect(existsSync(join(snapshots, 'roots/cli/upper/tmp/written'))).toBe(true);
+    const ls = ctr('snapshots', '--snapshots', snapshots, 'ls');
+    expect(ls.stdout).toMatch(/^sha256:[0-9a-f]{64}\t1$/m);
+    expect(ls.stdout).toContain('root:cli\t1 snapshots');
+    expect(ctr('snapshots', '--snapshots', snapshots, 'gc').stdout).toBe('');
+    expect(ctr('snapshots', '--snapshots', snapshots, 'umount', 'cli', dir).status).toBe(0);
+    expect(existsSync(join(dir, 'bin'))).toBe(false);
+    expect(ctr('snapshots', '--snapshots', snapshots, 'gc').stdout).toMatch(/^removed sha256:/);
   });
 
   it('writes a bundle whose config comes from the image', () => {

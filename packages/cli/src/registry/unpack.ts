@@ -9,4 +9,8 @@ export const unpackCommands: Record<string, CommandEntry> = {
     summary: 'create an OCI bundle (rootfs and config.json) from an image',
     load: () => import('../commands/unpack/bundle.ts'),
   },
+  snapshots: {
+    summary: 'list, collect and unmount overlay snapshots (ls | gc | umount)',
+    load: () => import('../commands/unpack/snapshots.ts'),
+  },
 };

@@ -1,5 +1,6 @@
 import type { UnpackImageOptions } from '@ctr/containers';
-import { openStore, parsePlatform } from '@ctr/image';
+import { openStore } from '@ctr/image';
+import { parsePlatform } from '@ctr/registry';
 import { CtrError } from '@ctr/sys';
 
 /** Flags shared by `ctr unpack` and `ctr bundle`. */
