@@ -28,6 +28,7 @@ beforeAll(() => {
 
 const fixture = new URL('./fixtures/init.ts', import.meta.url).pathname;
 const UNSHARE: Record<string, string> = {
+  user: '--user',
   pid: '--pid',
   network: '--net',
   mount: '--mount',
@@ -50,7 +51,7 @@ function config(edit: (c: RuntimeConfig) => void = () => {}): RuntimeConfig {
 function run(
   c: RuntimeConfig,
   script: string,
-  opts: { plan?: (p: RootfsPlan) => void; swap?: object; noPivot?: boolean } = {},
+  opts: { plan?: (p: RootfsPlan) => void; swap?: object; noPivot?: boolean; unshare?: string[] } = {},
 ) {
   const plan = planRootfs(c, { bundleDir: bundle, cgroups: readHostCgroups(), noPivot: opts.noPivot });
   opts.plan?.(plan);
@@ -63,6 +64,7 @@ function run(
     'unshare',
     [
       ...flags,
+      ...(opts.unshare ?? []),
       '--propagation',
       'unchanged',
       '--fork',
@@ -152,6 +154,63 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
         const line = mountsOf(r.out).get(h.name ? `/sys/fs/cgroup/${h.name}` : '/sys/fs/cgroup');
         expect(line, h.name).toMatch(new RegExp(` / /sys/fs/cgroup\\S* ro,.* - ${h.type} `));
       }
+    });
+
+    it('binds host directories and files with their options', () => {
+      const r = run(
+        config((c) => {
+          c.mounts!.push(
+            {
+              destination: '/mnt/dir',
+              type: 'bind',
+              source: host,
+              options: ['rbind', 'rro', 'nosuid', 'rprivate'],
+            },
+            { destination: '/etc/secret', source: join(host, 'secret'), options: ['bind', 'ro', 'noexec'] },
+            {
+              destination: '/mnt/rw',
+              type: 'bind',
+              source: host,
+              options: ['bind', 'rw', 'nodev', 'noatime'],
+            },
+          );
+        }),
+        'cat /proc/self/mountinfo; cat /etc/secret; touch /mnt/dir/x 2>&1; touch /mnt/rw/created && echo rw-ok',
+      );
+      expect(r.err).toBe('');
+      const m = mountsOf(r.out);
+      expect(m.get('/mnt/dir')).toMatch(/ \/mnt\/dir ro,nosuid,relatime - /);
+      // rprivate: no shared: or master: tag in the optional fields.
+      expect(m.get('/mnt/dir')?.split(' - ')[0]).not.toMatch(/shared:|master:/);
+      expect(m.get('/etc/secret')).toMatch(/\/secret \/etc\/secret ro,noexec,relatime - /);
+      expect(m.get('/mnt/rw')).toMatch(/ \/mnt\/rw rw,nodev,noatime - /);
+      expect(r.out).toMatch(/^host$/m);
+      expect(r.out).toMatch(/touch: \/mnt\/dir\/x: Read-only file system/);
+      expect(r.out).toMatch(/^rw-ok$/m);
+      expect(readdirSync(host).sort()).toEqual(['created', 'secret']);
+      rmSync(join(host, 'created'));
+    });
+
+    it('binds devices from the host in a user namespace, where mknod is not allowed', () => {
+      const r = run(
+        config((c) => {
+          c.linux!.namespaces!.push({ type: 'user' });
+          c.linux!.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+          c.linux!.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+          // cgroup v1 hierarchies cannot be mounted from a user namespace.
+          c.mounts = c.mounts!.filter((m) => m.type !== 'cgroup');
+          // gid 5 is not mapped in this namespace (ctr spec --rootless drops it too).
+          for (const m of c.mounts) m.options = m.options?.filter((o) => !o.startsWith('gid='));
+        }),
+        "cat /proc/self/uid_map; cat /proc/self/mountinfo; stat -c '%n %t:%T' /dev/null /dev/tty; echo x > /dev/null && echo null-ok",
+        { unshare: ['--map-root-user'] },
+      );
+      expect(r.err).toBe('');
+      expect(r.out).toMatch(/^\s+0\s+0\s+1$/m);
+      expect(mountsOf(r.out).get('/dev/null')).toMatch(/ \/dev\/null /);
+      expect(r.out).toContain('/dev/null 1:3');
+      expect(r.out).toContain('/dev/tty 5:0');
+      expect(r.out).toMatch(/^null-ok$/m);
     });
 
     it('writes sysctls of the namespaces the container owns', () => {
