@@ -19,7 +19,7 @@ import {
   X32_SYSCALL_BIT,
 } from './arch.ts';
 import { Assembler } from './assemble.ts';
-import { BPF, BPF_MAXINSNS, encodeFilter, SECCOMP_DATA, type SockFilter } from './bpf.ts';
+import { BPF, BPF_MAXINSNS, encodeFilter, SECCOMP_DATA, SECCOMP_RET, type SockFilter } from './bpf.ts';
 import type { LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFlag, LinuxSeccompOperator } from './types.ts';
 
 /** seccomp(2) SECCOMP_FILTER_FLAG_* bits. */
@@ -37,6 +37,11 @@ export interface CompileOptions {
   arch?: SeccompArch | string;
   /** What a syscall from an architecture the profile does not list gets. */
   badArchAction?: LinuxSeccompAction;
+  /**
+   * Answer ENOSYS for syscall numbers above the highest one the profile names
+   * (default true, as runc does), unless the default action already lets calls through.
+   */
+  enosysForNewer?: boolean;
 }
 
 export interface SeccompListener {
@@ -67,6 +72,8 @@ export interface SeccompProgram {
   skippedArchitectures: string[];
   /** Flags that do not apply (WAIT_KILLABLE_RECV without a listener). */
   skippedFlags: string[];
+  /** Per architecture, the number above which every syscall gets ERRNO(ENOSYS). */
+  enosysAbove: Partial<Record<SeccompArch, number>>;
 }
 
 interface Cond {
@@ -195,6 +202,24 @@ export function compileSeccomp(profile: LinuxSeccomp, options: CompileOptions = 
   }
   const skippedSyscalls = [...mentioned].filter((n) => !known.has(n)).sort();
 
+  // A syscall newer than the profile is one its author could not have meant to deny:
+  // libc probes new calls (clone3, fchmodat2, …) and falls back only on ENOSYS, so
+  // EPERM there breaks programs. runc answers ENOSYS above the highest number the
+  // profile names on each architecture; so does ctr. Allowing defaults need nothing.
+  const enosysAbove: Partial<Record<SeccompArch, number>> = {};
+  const permissive = ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(profile.defaultAction);
+  if ((options.enosysForNewer ?? true) && !permissive) {
+    for (const arch of architectures) {
+      let highest: number | undefined;
+      for (const name of mentioned) {
+        const nr = Object.hasOwn(arch.syscalls, name) ? arch.syscalls[name]! : undefined;
+        if (nr !== undefined && (highest === undefined || nr > highest)) highest = nr;
+      }
+      if (highest !== undefined) enosysAbove[arch.name] = highest;
+    }
+  }
+  const tree = (arch: ArchInfo) => ranges(rulesByArch.get(arch.name)!, defaultRet, enosysAbove[arch.name]);
+
   if (notify && !profile.listenerPath) {
     fail(
       'compile listenerPath',
@@ -236,9 +261,9 @@ export function compileSeccomp(profile: LinuxSeccomp, options: CompileOptions = 
       // One AUDIT_ARCH for two ABIs: the x32 bit in nr says which table applies.
       const x32Label = asm.newLabel('x32');
       asm.jump(BPF.JGE, X32_SYSCALL_BIT, x32Label, wide ? undefined : badArch, 'x32 syscall bit');
-      if (wide) emitTree(asm, wide, ranges(rulesByArch.get(wide.name)!, defaultRet), defaultRet);
+      if (wide) emitTree(asm, wide, tree(wide), defaultRet);
       asm.label(x32Label);
-      if (x32) emitTree(asm, x32, ranges(rulesByArch.get(x32.name)!, defaultRet), defaultRet);
+      if (x32) emitTree(asm, x32, tree(x32), defaultRet);
       else {
         // nr -1 is what a tracer sets to skip a syscall; libseccomp lets it reach the
         // default action instead of the bad-arch one, and so does ctr.
@@ -246,7 +271,7 @@ export function compileSeccomp(profile: LinuxSeccomp, options: CompileOptions = 
         asm.ret(defaultRet, `nr -1: ${describeVerdict(verdictOf(defaultRet))}`);
       }
     } else if (wide) {
-      emitTree(asm, wide, ranges(rulesByArch.get(wide.name)!, defaultRet), defaultRet);
+      emitTree(asm, wide, tree(wide), defaultRet);
     }
     asm.label(nextArch);
   }
@@ -276,6 +301,7 @@ export function compileSeccomp(profile: LinuxSeccomp, options: CompileOptions = 
     skippedSyscalls,
     skippedArchitectures,
     skippedFlags,
+    enosysAbove,
   };
 }
 
@@ -306,18 +332,31 @@ function condition(
   };
 }
 
-/** Covers every syscall number with ranges; neighbours with the same plain verdict merge. */
-function ranges(byNr: Map<number, Rule[]>, defaultRet: number): Range[] {
+const ENOSYS_RET = (SECCOMP_RET.ERRNO | 38) >>> 0;
+
+/**
+ * Covers every syscall number with ranges; neighbours with the same plain verdict
+ * merge. Numbers above `enosysAbove` that no rule names answer ENOSYS.
+ */
+function ranges(byNr: Map<number, Rule[]>, defaultRet: number, enosysAbove?: number): Range[] {
   const out: Range[] = [];
   const add = (lo: number, hi: number, leaf: Leaf) => {
     const last = out.at(-1);
     if (last && last.leaf.kind === 'ret' && leaf.kind === 'ret' && last.leaf.ret === leaf.ret) last.hi = hi;
     else out.push({ lo, hi, leaf });
   };
+  const gap = (lo: number, hi: number) => {
+    if (enosysAbove === undefined || hi <= enosysAbove) add(lo, hi, { kind: 'ret', ret: defaultRet });
+    else if (lo > enosysAbove) add(lo, hi, { kind: 'ret', ret: ENOSYS_RET });
+    else {
+      add(lo, enosysAbove, { kind: 'ret', ret: defaultRet });
+      add(enosysAbove + 1, hi, { kind: 'ret', ret: ENOSYS_RET });
+    }
+  };
   let next = 0;
   for (const nr of [...byNr.keys()].sort((a, b) => a - b)) {
     const rules = byNr.get(nr)!;
-    if (nr > next) add(next, nr - 1, { kind: 'ret', ret: defaultRet });
+    if (nr > next) gap(next, nr - 1);
     const only = rules[0]!;
     add(
       nr,
@@ -328,7 +367,7 @@ function ranges(byNr: Map<number, Rule[]>, defaultRet: number): Range[] {
     );
     next = nr + 1;
   }
-  if (next <= 0xffffffff) add(next, 0xffffffff, { kind: 'ret', ret: defaultRet });
+  if (next <= 0xffffffff) gap(next, 0xffffffff);
   return out;
 }
 

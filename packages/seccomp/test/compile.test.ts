@@ -171,6 +171,28 @@ describe('compileSeccomp', () => {
     expect(disassemble(program)).not.toMatch(/TRAP/);
   });
 
+  it('answers ENOSYS for syscalls newer than the profile, as runc does', () => {
+    const docker = defaultSeccompProfile({ arch: 'x86_64' });
+    const program = compileSeccomp(docker, { arch: 'x86_64' });
+    expect(program.enosysAbove.x86_64).toBe(449); // futex_waitv, the newest call Docker names
+    // fchmodat2 (452): glibc falls back to the old fchmodat only on ENOSYS.
+    expect(evaluateSeccomp(program, { syscall: 452 })).toMatchObject({ action: 'SCMP_ACT_ERRNO', data: 38 });
+    expect(evaluateSeccomp(program, { syscall: 'chown32', arch: 'x86' })).toMatchObject({
+      action: 'SCMP_ACT_ALLOW',
+    });
+    expect(evaluateSeccomp(program, { syscall: 'kexec_load' })).toMatchObject({
+      action: 'SCMP_ACT_ERRNO',
+      data: 1,
+    });
+    const plain = compileSeccomp(docker, { arch: 'x86_64', enosysForNewer: false });
+    expect(evaluateSeccomp(plain, { syscall: 452 })).toMatchObject({ action: 'SCMP_ACT_ERRNO', data: 1 });
+    const permissive = compileSeccomp(allowAll({ syscalls: [{ names: ['read'], action: 'SCMP_ACT_LOG' }] }), {
+      arch: 'x86_64',
+    });
+    expect(permissive.enosysAbove).toEqual({});
+    expect(evaluateSeccomp(permissive, { syscall: 452 }).action).toBe('SCMP_ACT_ALLOW');
+  });
+
   it('splits a rule that checks one argument twice into ORed rules (runc)', () => {
     const program = compileSeccomp(
       {
