@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   type BuiltImage,
@@ -183,6 +184,44 @@ describe.runIf(runnable('registry pull and push against docker-registry', needsC
       );
       expect(result).toBe('uploaded');
       expect(await client.blobExists(`${registry.host}/test/stream`, layer.descriptor.digest)).toBe(true);
+    });
+
+    it('continues from an offset the caller already holds, still verifying the whole digest', async () => {
+      const layer = image.layers[0];
+      if (!layer) throw new Error('no layer');
+      const prefixHash = createHash('sha256').update(layer.bytes.subarray(0, 4096));
+      const rest = await collect(
+        client.fetchBlob(`${registry.host}/test/busybox`, layer.descriptor, { offset: 4096, prefixHash }),
+      );
+      expect(rest.equals(layer.bytes.subarray(4096))).toBe(true);
+      const wrongPrefix = createHash('sha256').update(Buffer.alloc(4096));
+      const err = await collect(
+        client.fetchBlob(`${registry.host}/test/busybox`, layer.descriptor, {
+          offset: 4096,
+          prefixHash: wrongPrefix,
+        }),
+      ).catch((e) => e);
+      expect(err.kind).toBe('digest-mismatch');
+      expect(() =>
+        client.fetchBlob(`${registry.host}/test/busybox`, layer.descriptor, { offset: 10 }),
+      ).toThrow(RegistryError);
+    });
+
+    it('stops on abort and frees the slot', async () => {
+      const one = new RegistryClient({ plainHttp: true, credentials: staticCredentials({}), concurrency: 1 });
+      const layer = image.layers[0];
+      if (!layer) throw new Error('no layer');
+      const controller = new AbortController();
+      const stream = one.fetchBlob(`${registry.host}/test/busybox`, layer.descriptor, {
+        signal: controller.signal,
+        onProgress: () => controller.abort(),
+      });
+      const err = await collect(stream).catch((e) => e);
+      expect(err.name).toBe('AbortError');
+      expect(
+        (await collect(one.fetchBlob(`${registry.host}/test/busybox`, layer.descriptor))).equals(layer.bytes),
+      ).toBe(true);
+      await one.close();
     });
   },
 );
