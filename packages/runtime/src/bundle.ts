@@ -1,50 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseRuntimeConfig } from '@ctr/spec';
+import { type Hook, type Hooks, type Process, parseRuntimeConfig, type RuntimeConfig } from '@ctr/spec';
 import { CtrError } from '@ctr/sys';
 
-/** An OCI hook (runtime-spec config.md "POSIX-platform Hooks"). */
-export interface Hook {
-  path: string;
-  args?: string[];
-  env?: string[];
-  timeout?: number;
-}
+/** config.json as @ctr/spec parses it; the stages read their own sections. */
+export type BundleConfig = RuntimeConfig;
+export type ProcessConfig = Process;
+export type { Hook };
 
-export type HookName =
-  | 'prestart'
-  | 'createRuntime'
-  | 'createContainer'
-  | 'startContainer'
-  | 'poststart'
-  | 'poststop';
-
-/** The process section of config.json, as far as the runtime itself reads it. */
-export interface ProcessConfig {
-  terminal?: boolean;
-  consoleSize?: { height: number; width: number };
-  user: { uid: number; gid: number; additionalGids?: number[]; umask?: number };
-  args?: string[];
-  env?: string[];
-  cwd: string;
-  noNewPrivileges?: boolean;
-  capabilities?: Record<string, string[] | undefined>;
-}
-
-/**
- * config.json as the runtime reads it. The stages read their own sections from the
- * same parsed object; the runtime only routes it.
- */
-export interface BundleConfig {
-  ociVersion: string;
-  process?: ProcessConfig;
-  root?: { path: string; readonly?: boolean };
-  hostname?: string;
-  hooks?: Partial<Record<HookName, Hook[]>>;
-  annotations?: Record<string, string>;
-  mounts?: unknown[];
-  linux?: Record<string, unknown> & { namespaces?: { type: string; path?: string }[] };
-}
+/** The hook points of runtime-spec config.md, in lifecycle order. */
+export type HookName = keyof Hooks;
 
 export interface Bundle {
   /** Absolute bundle directory. */
@@ -81,7 +46,7 @@ export function loadBundle(bundleDir: string): Bundle {
       hint: parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; '),
     });
   }
-  const config = parsed.value as unknown as BundleConfig;
+  const config = parsed.value;
   if (!config.root?.path) {
     throw new CtrError({ stage: 'spec', op: `invalid ${path}`, hint: '$.root.path: required' });
   }

@@ -1,21 +1,29 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import type { Duplex } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { CtrError } from '@ctr/sys';
+import {
+  applyNamespaces,
+  type ChildExit,
+  launchCommand,
+  type NamespacesPlan,
+  spawnFromSacrificialThread,
+} from '@ctr/namespaces';
+import { CtrError, socketpair } from '@ctr/sys';
 import type { FromInit, ToInit } from './init/protocol.ts';
 
 const fromSources = import.meta.url.endsWith('.ts');
 const initEntry = fileURLToPath(new URL(`./init/main.${fromSources ? 'ts' : 'js'}`, import.meta.url));
 
-/** The runtime's end of the sync pipe to an init. */
+/** The runtime's end of the sync pipe to an init: newline-delimited JSON both ways. */
 export class InitChannel {
-  private readonly socket: Duplex;
+  private readonly socket: Socket;
   private buffered = '';
   private readonly queue: FromInit[] = [];
   private waiter: ((m: FromInit | undefined) => void) | undefined;
   private closed = false;
 
-  constructor(socket: Duplex) {
+  constructor(socket: Socket) {
     this.socket = socket;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -64,44 +72,85 @@ export class InitChannel {
 /** One stdio slot of the container: inherited from the runtime, /dev/null, or an fd. */
 export type StdioFd = 'inherit' | 'ignore' | number;
 
+/**
+ * Where the namespaces are made. A one-shot CLI sacrifices its own calling thread
+ * (no Worker to start; the process exits right after); a long-lived process (the
+ * library API, tests) uses a throw-away Worker so its threads are never changed.
+ */
+export type LaunchOn = 'calling-thread' | 'worker';
+
 export interface LaunchOptions {
-  /** stdin, stdout, stderr of the container: inherited fds or numbers. */
   stdio: readonly [StdioFd, StdioFd, StdioFd];
   /** Fds 3 .. 3+preserveFds-1 of the caller pass into the container (--preserve-fds). */
   preserveFds: number;
+  namespaces: NamespacesPlan;
+  launchOn: LaunchOn;
 }
 
 export interface LaunchedInit {
-  child: ChildProcess;
   pid: number;
+  exited: Promise<ChildExit>;
   channel: InitChannel;
+  /** Lets this process exit while the init lives on (a one-shot `create`). */
+  release(): void;
 }
 
 /**
- * Spawns the init (`node init/main`) with the sync pipe after stdio and the preserved
- * fds. Node runs with an empty environment so nothing of the caller's (NODE_OPTIONS
- * above all) reaches the process that becomes the container.
- *
- * Namespaces: waiting for @ctr/namespaces' sacrificial-thread spawn helper; until it
- * lands the init starts in the runtime's own namespaces.
+ * Starts the init (`node init/main`) inside the container's new namespaces, with the
+ * sync pipe after stdio and the preserved fds. Node runs with an empty environment so
+ * nothing of the caller's (NODE_OPTIONS above all) reaches the process that becomes
+ * the container.
  */
-export function launchInit(opts: LaunchOptions): LaunchedInit {
-  const stdio: (StdioFd | 'pipe')[] = [...opts.stdio];
-  for (let i = 0; i < opts.preserveFds; i++) stdio.push(3 + i);
-  const syncIndex = stdio.length;
-  stdio.push('pipe');
-  const child = spawn(
-    process.execPath,
-    [...(fromSources ? ['--conditions=source'] : []), initEntry, String(syncIndex)],
-    { stdio, detached: true, env: {}, cwd: '/' },
-  );
-  if (child.pid === undefined) {
+export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
+  if (opts.namespaces.user) {
     throw new CtrError({
       stage: 'runtime',
-      op: 'spawn the container init',
-      hint: `could not run ${process.execPath}`,
+      op: 'create a container with a user namespace',
+      hint: 'not supported by the runtime yet: remove the user namespace and uid/gid mappings from linux.namespaces',
     });
   }
-  const socket = child.stdio[syncIndex] as Duplex;
-  return { child, pid: child.pid, channel: new InitChannel(socket) };
+  const [ours, theirs] = socketpair();
+  const stdio: StdioFd[] = [...opts.stdio];
+  for (let i = 0; i < opts.preserveFds; i++) stdio.push(3 + i);
+  const syncFd = stdio.length;
+  stdio.push(theirs);
+  const nodeArgs = [...(fromSources ? ['--conditions=source'] : []), initEntry, String(syncFd)];
+  const [file, args] = launchCommand(opts.namespaces, process.execPath, nodeArgs);
+  let pid: number;
+  let exited: Promise<ChildExit>;
+  let release = () => {};
+  try {
+    if (opts.launchOn === 'calling-thread') {
+      applyNamespaces(opts.namespaces);
+      const child = spawn(file, args, { stdio, detached: true, env: {}, cwd: '/' });
+      if (child.pid === undefined) {
+        throw new CtrError({
+          stage: 'runtime',
+          op: 'spawn the container init',
+          hint: `could not run ${file}`,
+        });
+      }
+      pid = child.pid;
+      exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+      release = () => child.unref();
+    } else {
+      const child = await spawnFromSacrificialThread({
+        plan: opts.namespaces,
+        file,
+        args,
+        env: {},
+        cwd: '/',
+        stdio,
+      });
+      pid = child.pid;
+      exited = child.exited;
+    }
+  } catch (e) {
+    closeSync(ours);
+    throw e;
+  } finally {
+    closeSync(theirs);
+  }
+  const socket = new Socket({ fd: ours, readable: true, writable: true });
+  return { pid, exited, channel: new InitChannel(socket), release };
 }

@@ -10,6 +10,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { CgroupPlan } from '@ctr/cgroups';
 import { CtrError } from '@ctr/sys';
 import type { BundleConfig } from './bundle.ts';
 import { notExist } from './errors.ts';
@@ -37,8 +38,8 @@ export interface ContainerRecord extends OciState {
   initStartTime?: string;
   /** The configuration the container was created with (the bundle may change later). */
   config: BundleConfig;
-  /** The cgroup the container lives in, as the cgroups stage named it. */
-  cgroupPath?: string;
+  /** The container's cgroup as @ctr/cgroups planned it (plain data; reopened by later commands). */
+  cgroup?: CgroupPlan;
   /** Whether the container's cgroup is frozen. */
   paused?: boolean;
 }

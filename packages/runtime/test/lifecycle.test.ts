@@ -75,7 +75,10 @@ describe.runIf(runnable('runtime lifecycle', needsRoot()))('OCI lifecycle', () =
   });
 
   it('kill delivers a named signal to the running program', async () => {
-    const bundle = makeBundle(join(tmp, 'b5'), { args: ['sleep', '100'] });
+    // PID 1 of a pid namespace gets only the signals it has a handler for.
+    const bundle = makeBundle(join(tmp, 'b5'), {
+      args: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done'],
+    });
     await create({ root, id: 'c5', bundle, stdio: ['ignore', 'ignore', 'inherit'] });
     await start({ root, id: 'c5' });
     await kill({ root, id: 'c5', signal: 'TERM' });
@@ -87,10 +90,12 @@ describe.runIf(runnable('runtime lifecycle', needsRoot()))('OCI lifecycle', () =
     const b = makeBundle(join(tmp, 'b6'), { args: ['sh', '-c', 'exit 7'] });
     expect(await run({ root, id: 'c6', bundle: b, stdio: ['ignore', 'ignore', 'inherit'] })).toBe(7);
     expect(list({ root }).map((c) => c.id)).not.toContain('c6');
-    const k = makeBundle(join(tmp, 'b7'), { args: ['sh', '-c', 'kill -9 $$'] });
-    expect(await run({ root, id: 'c7', bundle: k, stdio: ['ignore', 'ignore', 'inherit'], keep: true })).toBe(
-      137,
-    );
+    // PID 1 of a pid namespace cannot be killed from inside: kill it from here.
+    const k = makeBundle(join(tmp, 'b7'), { args: ['sleep', '100'] });
+    const running = run({ root, id: 'c7', bundle: k, stdio: ['ignore', 'ignore', 'inherit'], keep: true });
+    await until(() => list({ root }).some((c) => c.id === 'c7' && c.status === 'running'));
+    await kill({ root, id: 'c7', signal: 'KILL' });
+    expect(await running).toBe(137);
     expect(state({ root, id: 'c7' }).status).toBe('stopped');
     await deleteContainer({ root, id: 'c7' });
   });

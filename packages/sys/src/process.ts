@@ -6,6 +6,9 @@ import { check, libc, rawSyscall } from './libc.ts';
 const _fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
 const _flock = libc.func('int flock(int fd, int operation)');
 const _setsid = libc.func('int setsid(void)');
+const _signal = libc.func('void *signal(int sig, void *handler)');
+const _sigprocmask = libc.func('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
+const SIG_SETMASK = 2;
 
 const F_GETFD = 1;
 const F_SETFD = 2;
@@ -99,4 +102,19 @@ export function pidfdSendSignal(pidfd: number, signal: number): void {
 /** Starts a new session with the caller as leader (setsid(2)); needed before taking a controlling terminal. */
 export function setsid(): number {
   return check('setsid', _setsid());
+}
+
+/**
+ * Restores every signal to its default action and unblocks all of them on the
+ * calling thread (signal(2), sigprocmask(2)). An ignored signal stays ignored across
+ * execve: Node ignores SIGPIPE, and a shell started with SIGTERM ignored may not even
+ * trap it, so an init resets them before it execs the container's program.
+ */
+export function resetSignals(): void {
+  for (let sig = 1; sig <= 64; sig++) {
+    // SIGKILL and SIGSTOP cannot be changed; 32 and 33 belong to glibc's threads.
+    if (sig === 9 || sig === 19 || sig === 32 || sig === 33) continue;
+    _signal(sig, null);
+  }
+  check('sigprocmask', _sigprocmask(SIG_SETMASK, Buffer.alloc(128), Buffer.alloc(128)));
 }

@@ -73,3 +73,19 @@ describe('pidfd', () => {
     expect(() => pidfdOpen(child.pid!)).toThrow(/pidfd_open/);
   });
 });
+
+describe('resetSignals', () => {
+  it('gives a spawned program default dispositions even when its parent ignored them', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script = `
+      const { resetSignals } = await import(${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)});
+      process.on('SIGTERM', () => {});
+      resetSignals();
+      process.execve('/bin/sh', ['sh', '-c', 'grep SigIgn /proc/self/status'], {});
+    `;
+    const out = execFileSync(process.execPath, ['--conditions=source', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe('SigIgn:\t0000000000000000');
+  });
+});

@@ -2,36 +2,40 @@
 // sees it whole (runc's standard_init). Every step is a stage package's apply; the
 // init only sequences them and reports.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { AT, CtrError, O, openat, procFdPath } from '@ctr/sys';
+import { applyPrivileges, planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
+import { applyNamespaceOps } from '@ctr/namespaces';
+import { compileSeccomp, installSeccomp, type SeccompProgram } from '@ctr/seccomp';
+import { AT, CtrError, O, openat, procFdPath, resetSignals } from '@ctr/sys';
 import { receive, send } from './channel.ts';
 import { checkExecutable, resolveExecutable } from './executable.ts';
 import { prepareFdsForExec } from './fds.ts';
 import type { Bootstrap } from './protocol.ts';
 
 /** What the init execs once `start` opens the fifo. */
-interface Program {
+export interface Program {
   path: string;
   args: string[];
   env: string[];
+  /** Installed last, right before execve (when no_new_privs allows it there). */
+  seccomp: SeccompProgram | undefined;
 }
 
 /**
- * Everything up to "created": runs on the init's only thread, inside the namespaces
- * the launcher created and the cgroup the runtime placed it in.
+ * Everything up to "created": runs on the init's only JavaScript thread, inside the
+ * namespaces the launcher made and the cgroup the runtime placed it in.
  */
 export function setupContainer(boot: Bootstrap, syncFd: number): { program: Program; fifoFd: number } {
-  const proc = boot.config.process!;
+  const config = boot.config;
+  const proc = config.process!;
+  // 1. What unshare(1) could not do for us (uts names in namespaces it made).
+  applyNamespaceOps(boot.namespaceOps);
   // Opened before pivot_root, while the host path is reachable; O_PATH because
   // opening a fifo for real blocks until `start` opens the other end.
   const fifoFd = openat(AT.FDCWD, boot.execFifo, O.PATH);
 
-  // 1. Root filesystem: mounts, /dev, pivot_root, read-only and masked paths.
-  //    Waiting for @ctr/rootfs (applyRootfs); until it lands the init stays on the
-  //    host's filesystem.
-
-  // 2. createRuntime and createContainer hooks run between the mounts and pivot_root
-  //    (runtime-spec config.md "Lifecycle"); the runtime runs them, the init waits.
-  const hooks = boot.config.hooks;
+  // 2. prestart, createRuntime and createContainer hooks: the runtime runs them while
+  //    the init waits, with the namespaces in place (runtime-spec config.md "Lifecycle").
+  const hooks = config.hooks;
   if (hooks?.prestart?.length || hooks?.createRuntime?.length || hooks?.createContainer?.length) {
     send(syncFd, { type: 'hooks' });
     const reply = receive(syncFd);
@@ -44,11 +48,18 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
     }
   }
 
-  // 3. Hostname and sysctls: waiting for @ctr/rootfs.
-  // 4. rlimits, oom score, capabilities, groups and ids, no_new_privs: waiting for
-  //    @ctr/capabilities (applyPrivileges).
-  // 5. Compile the seccomp filter now so a bad profile fails `create`; it is
-  //    installed after the fifo, last before execve: waiting for @ctr/seccomp.
+  // 3. Root filesystem: mounts, /dev, pivot_root, sysctls, read-only and masked
+  //    paths: waiting for @ctr/rootfs (applyRootfs); until it lands the init stays
+  //    on the host's filesystem.
+
+  // 4. The seccomp filter is compiled now so a bad profile fails `create`.
+  const seccomp = config.linux?.seccomp ? compileSeccomp(config.linux.seccomp) : undefined;
+  // Without no_new_privs the filter needs CAP_SYS_ADMIN to load, so it goes in before
+  // the privileges are dropped, as in runc; with it, last before execve.
+  if (seccomp && !proc.noNewPrivileges) installSeccomp(seccomp);
+
+  // 5. rlimits, oom score, bounding set, groups and ids, capabilities, no_new_privs.
+  applyPrivileges(planPrivileges(proc, probePrivilegesHost(), config.linux));
 
   try {
     process.chdir(proc.cwd);
@@ -56,12 +67,12 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
     throw new CtrError({
       stage: 'runtime',
       op: `chdir to process.cwd ${proc.cwd}`,
-      hint: 'the working directory must exist inside the container',
+      hint: 'the working directory must exist inside the container and be reachable by process.user',
       cause,
     });
   }
-  // CVE-2024-21626: a cwd that resolves outside the root (a leaked directory fd)
-  // reads back without a leading slash.
+  // CVE-2024-21626: a cwd that resolves outside the root (through a leaked directory
+  // fd) reads back without a leading slash.
   if (!process.cwd().startsWith('/')) {
     throw new CtrError({
       stage: 'runtime',
@@ -71,12 +82,15 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
   }
   const args = proc.args ?? [];
   if (args.length === 0) {
-    throw new CtrError({ stage: 'spec', op: 'process.args', hint: '$.process.args: must name a program' });
+    throw new CtrError({ stage: 'spec', op: 'process.args', hint: 'process.args: must name a program' });
   }
   const env = proc.env ?? [];
   const path = resolveExecutable(args[0]!, env);
   checkExecutable(args[0]!, path);
-  return { program: { path, args, env }, fifoFd };
+  return {
+    program: { path, args, env, seccomp: seccomp && proc.noNewPrivileges ? seccomp : undefined },
+    fifoFd,
+  };
 }
 
 /** Blocks until `start`, then replaces the init with the program. Never returns. */
@@ -87,10 +101,12 @@ export function startProgram(boot: Bootstrap, program: Program, fifoFd: number):
   writeSync(fifo, '0');
   closeSync(fifo);
 
-  // 6. startContainer hooks: waiting for the hooks runner inside the container.
-  // 7. Install the seccomp filter: waiting for @ctr/seccomp.
+  // 6. startContainer hooks: not run yet (they need a runner inside the container).
+  // 7. Last: the seccomp filter, so it never sees the runtime's own syscalls.
+  if (program.seccomp) installSeccomp(program.seccomp);
 
   prepareFdsForExec(boot.preserveFds);
+  resetSignals();
   const env: Record<string, string> = {};
   for (const entry of program.env) {
     const eq = entry.indexOf('=');

@@ -1,3 +1,4 @@
+import type { NamespaceOp } from '@ctr/namespaces';
 import type { BundleConfig } from '../bundle.ts';
 
 /** The fd on which the init talks to the runtime that launched it (stdio[3] of spawn). */
@@ -16,6 +17,8 @@ export interface Bootstrap {
   preserveFds: number;
   noPivot: boolean;
   noNewKeyring: boolean;
+  /** What the init does itself in namespaces unshare(1) made (the uts names). */
+  namespaceOps: NamespaceOp[];
 }
 
 export type ToInit = Bootstrap | { type: 'hooks-done' } | { type: 'abort'; reason: string };

@@ -1,11 +1,12 @@
-import type { ChildProcess } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { openCgroup, planCgroup } from '@ctr/cgroups';
+import { type ChildExit, planNamespaces } from '@ctr/namespaces';
 import { AT, CtrError, fchownat, mknodat, S } from '@ctr/sys';
 import { loadBundle } from '../bundle.ts';
 import { runHooks } from '../hooks.ts';
 import type { WireError } from '../init/protocol.ts';
-import { type InitChannel, launchInit, type StdioFd } from '../launcher.ts';
+import { type InitChannel, type LaunchOn, launchInit, type StdioFd } from '../launcher.ts';
 import { lockContainer } from '../lock.ts';
 import { procInfo } from '../proc.ts';
 import { ociState } from '../status.ts';
@@ -30,12 +31,16 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** The container's stdin, stdout, stderr; inherited from the caller by default. */
   stdio?: readonly [StdioFd, StdioFd, StdioFd];
+  /** Where the namespaces are made: a Worker by default, the calling thread in the CLI. */
+  launchOn?: LaunchOn;
 }
 
 export interface CreatedContainer {
   record: ContainerRecord;
-  /** The init as a child of this process: `run` waits on it for the exit status. */
-  child: ChildProcess;
+  /** Resolves when the init (then the program) exits: `run` waits on it for the status. */
+  exited: Promise<ChildExit>;
+  /** Lets this process exit while the container lives on. */
+  release(): void;
 }
 
 /**
@@ -45,6 +50,14 @@ export interface CreatedContainer {
  * Any failure tears everything down again and names the stage that failed.
  */
 export async function create(opts: CreateOptions): Promise<CreatedContainer> {
+  const created = await createHeld(opts);
+  // The init outlives a one-shot `create`.
+  created.release();
+  return created;
+}
+
+/** `create` that keeps this process tied to the init, for `run` to wait on it. */
+export async function createHeld(opts: CreateOptions): Promise<CreatedContainer> {
   const store = new ContainerStore(opts.root);
   const bundle = loadBundle(opts.bundle);
   const config = bundle.config;
@@ -74,27 +87,39 @@ export async function create(opts: CreateOptions): Promise<CreatedContainer> {
     config,
   };
   if (config.annotations) record.annotations = config.annotations;
-  let child: ChildProcess | undefined;
   let channel: InitChannel | undefined;
+  let exited: Promise<ChildExit> | undefined;
+  let release = () => {};
   try {
+    const namespaces = planNamespaces(config);
+    // The cgroup exists, with its limits, before the init does: the init is moved in
+    // before it is told to do anything the user's config controls.
+    const cgroupPlan = planCgroup(config.linux, { containerId: opts.id });
+    record.cgroup = cgroupPlan;
     store.write(record);
+    const cgroup = openCgroup(cgroupPlan);
+    cgroup.create();
+    cgroup.applyResources();
+
     const fifo = store.execFifo(opts.id);
     mknodat(AT.FDCWD, fifo, S.IFIFO | 0o622);
     // The init reopens the fifo after it has taken the container's ids.
     fchownat(AT.FDCWD, fifo, config.process!.user.uid, config.process!.user.gid);
 
-    // cgroup: planCgroup/openCgroup and the resource limits, before the init runs
-    // anything the user controls: waiting for @ctr/cgroups.
-    const launched = launchInit({
+    const launched = await launchInit({
       stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
       preserveFds: opts.preserveFds ?? 0,
+      namespaces,
+      launchOn: opts.launchOn ?? 'worker',
     });
-    child = launched.child;
     channel = launched.channel;
+    exited = launched.exited;
+    release = launched.release;
     record.pid = launched.pid;
     const info = procInfo(launched.pid);
     if (info) record.initStartTime = info.startTime;
     store.write(record);
+    cgroup.addProcess(launched.pid);
 
     channel.send({
       type: 'bootstrap',
@@ -105,11 +130,12 @@ export async function create(opts: CreateOptions): Promise<CreatedContainer> {
       preserveFds: opts.preserveFds ?? 0,
       noPivot: opts.noPivot ?? false,
       noNewKeyring: opts.noNewKeyring ?? false,
+      namespaceOps: namespaces.init,
     });
     for (;;) {
       const message = await channel.next();
       if (message === undefined) {
-        const status = await exitOf(child);
+        const status = describe(await launched.exited);
         throw new CtrError({
           stage: 'runtime',
           op: 'create: the container init exited before it was ready',
@@ -141,9 +167,7 @@ export async function create(opts: CreateOptions): Promise<CreatedContainer> {
   }
   channel.close();
   lock.release();
-  // The init outlives a one-shot `create`; `run` takes the reference back to wait on it.
-  child.unref();
-  return { record, child };
+  return { record, exited: exited!, release };
 }
 
 /** Writes the pid file atomically (tmp + rename), as runc does, so a reader never sees it half written. */
@@ -165,11 +189,6 @@ function fromWire(e: WireError): CtrError {
   return err;
 }
 
-function exitOf(child: ChildProcess): Promise<string> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(describe(child));
-  return new Promise((r) => child.once('exit', () => r(describe(child))));
-}
-
-function describe(child: ChildProcess): string {
-  return child.signalCode ? `killed by ${child.signalCode}` : `exit status ${child.exitCode}`;
+function describe(exit: ChildExit): string {
+  return exit.signal ? `killed by ${exit.signal}` : `exit status ${exit.code}`;
 }

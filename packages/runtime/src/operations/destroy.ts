@@ -1,3 +1,4 @@
+import { openCgroup } from '@ctr/cgroups';
 import { isSameProcessAlive } from '../proc.ts';
 import { signalProcess } from '../process-signal.ts';
 import type { ContainerRecord, ContainerStore } from '../store.ts';
@@ -22,6 +23,13 @@ export async function destroy(store: ContainerStore, record: ContainerRecord): P
     signalProcess(record.pid, record.initStartTime, 9);
     await waitGone(record.pid, record.initStartTime);
   }
-  // The cgroup (kill what is left in it, then remove it): waiting for @ctr/cgroups.
+  if (record.cgroup) {
+    // Without a pid namespace the init's death leaves its children: the cgroup knows them all.
+    const cgroup = openCgroup(record.cgroup);
+    if (cgroup.exists()) {
+      await cgroup.killAll('SIGKILL');
+      await cgroup.delete();
+    }
+  }
   store.remove(record.id);
 }

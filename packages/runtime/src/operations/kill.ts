@@ -1,7 +1,8 @@
+import { openCgroup } from '@ctr/cgroups';
 import { CtrError } from '@ctr/sys';
 import { lockContainer } from '../lock.ts';
 import { signalProcess } from '../process-signal.ts';
-import { parseSignal } from '../signals.ts';
+import { parseSignal, signalName } from '../signals.ts';
 import { currentStatus } from '../status.ts';
 import { ContainerStore } from '../store.ts';
 
@@ -25,12 +26,9 @@ export async function kill(opts: KillOptions): Promise<void> {
     if (status === 'stopped' || status === 'creating') {
       throw new CtrError({ stage: 'runtime', op: 'container not running', hint: `${opts.id} is ${status}` });
     }
-    if (opts.all) {
-      throw new CtrError({
-        stage: 'runtime',
-        op: 'kill --all',
-        hint: 'signalling every process needs the cgroups stage, which is not available yet; without --all the init (PID 1 of the container) is signalled',
-      });
+    if (opts.all && record.cgroup) {
+      await openCgroup(record.cgroup).killAll(signalName(signal) as NodeJS.Signals);
+      return;
     }
     if (!signalProcess(record.pid!, record.initStartTime!, signal)) {
       throw new CtrError({ stage: 'runtime', op: 'container not running', hint: `${opts.id} has exited` });

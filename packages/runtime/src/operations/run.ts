@@ -1,7 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import type { ChildExit } from '@ctr/namespaces';
 import { signalProcess } from '../process-signal.ts';
-import { type CreateOptions, create } from './create.ts';
+import { type CreateOptions, createHeld } from './create.ts';
 import { deleteContainer } from './delete.ts';
 import { start } from './start.ts';
 
@@ -39,22 +39,24 @@ const FORWARDED: NodeJS.Signals[] = [
 export async function run(opts: RunOptions): Promise<number> {
   // The subreaper role (prctl PR_SET_CHILD_SUBREAPER, skipped with noSubreaper):
   // waiting for the prctl wrappers of @ctr/capabilities.
-  const { record, child } = await create(opts);
+  const { record, exited, release } = await createHeld(opts);
   try {
     await start({ id: opts.id, root: opts.root, warn: opts.warn });
   } catch (e) {
     await deleteContainer({ id: opts.id, root: opts.root, force: true });
     throw e;
   }
-  if (opts.detach) return 0;
-  child.ref();
+  if (opts.detach) {
+    release();
+    return 0;
+  }
   const forward = (signal: NodeJS.Signals) => {
     signalProcess(record.pid!, record.initStartTime!, constants.signals[signal]);
   };
   for (const s of FORWARDED) process.on(s, forward);
   let status: number;
   try {
-    status = await exitStatus(child);
+    status = exitStatus(await exited);
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
   }
@@ -62,9 +64,6 @@ export async function run(opts: RunOptions): Promise<number> {
   return status;
 }
 
-function exitStatus(child: ChildProcess): Promise<number> {
-  const of = () =>
-    child.signalCode !== null ? 128 + constants.signals[child.signalCode] : (child.exitCode ?? 255);
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(of());
-  return new Promise((resolve) => child.once('exit', () => resolve(of())));
+function exitStatus(exit: ChildExit): number {
+  return exit.signal !== null ? 128 + constants.signals[exit.signal] : (exit.code ?? 255);
 }

@@ -41,6 +41,8 @@ export function createOptions(values: Record<string, unknown>, id: string, globa
     noPivot: values['no-pivot'] === true,
     noNewKeyring: values['no-new-keyring'] === true,
     preserveFds,
+    // ctr exits right after: its own thread can be the one sacrificed to the namespaces.
+    launchOn: 'calling-thread' as const,
   };
 }
 
