@@ -23,10 +23,11 @@ function run(
   process: Process,
   argv: string[],
   linux?: Pick<Linux, 'personality'>,
+  ops?: unknown[],
 ): Result {
   const r = spawnSync(
     globalThis.process.execPath,
-    ['--conditions=source', fixture, JSON.stringify({ mode, process, linux, argv })],
+    ['--conditions=source', fixture, JSON.stringify({ mode, process, linux, argv, ops })],
     {
       encoding: 'utf8',
       timeout: 30_000,
@@ -152,7 +153,7 @@ describe.runIf(runnable('applying privileges', needsRoot()))('applyPrivileges', 
       [
         '/bin/sh',
         '-c',
-        'cat /proc/self/limits; cat /proc/self/oom_score_adj; umask; uname -m; cat /proc/self/stat',
+        'cat /proc/self/limits; cat /proc/self/oom_score_adj; umask; uname -m; /bin/busybox ionice -p $$; cat /proc/self/stat',
       ],
       { personality: { domain: 'LINUX32' } },
     );
@@ -163,6 +164,7 @@ describe.runIf(runnable('applying privileges', needsRoot()))('applyPrivileges', 
     expect(out).toMatch(/^321$/m);
     expect(out).toMatch(/^0027$/m);
     if (process.arch === 'x64') expect(out).toMatch(/^i686$/m);
+    expect(out).toMatch(/^best-effort: prio 6$/m);
     // /proc/<pid>/stat field 19 is nice.
     const stat = out.trim().split('\n').pop() ?? '';
     expect(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]).toBe('7');
@@ -186,6 +188,21 @@ describe.runIf(runnable('applying privileges', needsRoot()))('applyPrivileges', 
     expect(r.error?.name).toBe('CtrError');
     expect(r.error?.message).toMatch(
       /^capabilities: setrlimit RLIMIT_NOFILE — raising the hard limit .* needs CAP_SYS_RESOURCE/,
+    );
+  });
+
+  it.runIf(
+    runnable(
+      'setrlimit EPERM hint',
+      capbsetRead(24) ? 'CAP_SYS_RESOURCE is in the bounding set here' : undefined,
+    ),
+  )('explains EPERM from setrlimit when a plan skips the host check', () => {
+    const hard = 2 ** 40;
+    const r = run('thread', { user: { uid: 0, gid: 0 }, cwd: '/' }, STATUS, undefined, [
+      { op: 'setrlimit', type: 'RLIMIT_NOFILE', soft: hard, hard },
+    ]);
+    expect(r.error?.message).toBe(
+      'capabilities: setrlimit RLIMIT_NOFILE soft=1099511627776 hard=1099511627776: EPERM — the runtime lacks CAP_SYS_RESOURCE in its bounding set; lower process.rlimits',
     );
   });
 
