@@ -11,6 +11,8 @@ export interface SacrificialSpawn {
   args: readonly string[];
   env?: Record<string, string> | undefined;
   cwd?: string | undefined;
+  /** Start the child in a new session (setsid), as a container init that outlives us does. */
+  detached?: boolean | undefined;
   /**
    * fd 0, 1, 2, … of the child; default inherit for 0..2. After a prepare module changed
    * the root, pass fds rather than 'ignore': libuv opens /dev/null in the child's root for it.
@@ -38,6 +40,8 @@ export interface SacrificialChild {
   pid: number;
   /** Resolves when the child exits; the sacrificial thread ends with it. */
   exited: Promise<ChildExit>;
+  /** Lets this process exit while the child lives on (the thread is then ended with the process). */
+  release(): void;
 }
 
 /** Messages from worker.ts. */
@@ -58,6 +62,7 @@ export type WorkerRequest =
       args: string[];
       env: Record<string, string> | undefined;
       cwd: string | undefined;
+      detached: boolean;
       stdio: ChildStdio[];
       prepare: { module: string; data: unknown } | undefined;
       syncFd: number | undefined;
@@ -128,6 +133,7 @@ export function spawnFromSacrificialThread(req: SacrificialSpawn): Promise<Sacri
       args: [...req.args],
       env: req.env,
       cwd: req.cwd,
+      detached: req.detached === true,
       stdio: [...(req.stdio ?? ['inherit', 'inherit', 'inherit'])],
       prepare: req.prepare ? { module: href(req.prepare.module), data: req.prepare.data } : undefined,
       syncFd: req.syncFd,
@@ -145,7 +151,7 @@ export function spawnFromSacrificialThread(req: SacrificialSpawn): Promise<Sacri
     w.on('message', (m: WorkerMessage) => {
       if (m.type === 'spawned') {
         spawned = true;
-        resolve({ pid: m.pid, exited });
+        resolve({ pid: m.pid, exited, release: () => w.unref() });
       } else if (m.type === 'exit') {
         done = true;
         onExit({ code: m.code, signal: m.signal });

@@ -51,7 +51,12 @@ async function main(req: WorkerRequest): Promise<void> {
     while (stdio.length < syncFd) stdio.push('ignore');
     stdio[syncFd] = 'pipe';
   }
-  const child = spawn(file, args, { stdio, env: req.env ?? process.env, cwd: req.cwd });
+  const child = spawn(file, args, {
+    stdio,
+    env: req.env ?? process.env,
+    cwd: req.cwd,
+    detached: req.detached,
+  });
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', (e: NodeJS.ErrnoException) =>

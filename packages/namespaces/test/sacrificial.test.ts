@@ -140,6 +140,28 @@ describe.runIf(runnable('namespaces on a sacrificial thread', needsRoot()))(
       expect(readFileSync('/etc/hostname', 'utf8')).not.toBe('ctr\n');
     });
 
+    it('starts a detached child in its own session', async () => {
+      const out = join(dir, 'detached-out');
+      const fd = openSync(out, 'w');
+      try {
+        const child = await spawnFromSacrificialThread({
+          plan: planNamespaces({ linux: { namespaces: [{ type: 'ipc' }] } }),
+          file: BUSYBOX,
+          args: ['sh', '-c', 'cut -d" " -f6 /proc/self/stat; echo $PPID'],
+          stdio: ['ignore', fd, fd],
+          detached: true,
+        });
+        child.release();
+        expect(await child.exited).toEqual({ code: 0, signal: null });
+        const [sid, ppid] = readFileSync(out, 'utf8').trim().split('\n').map(Number);
+        // The shell's session is the child's own (its pid is the shell's parent for cut).
+        expect(sid).toBe(child.pid);
+        expect(ppid).toBe(process.pid);
+      } finally {
+        closeSync(fd);
+      }
+    });
+
     it('joins namespaces by path and refuses a path that is not a namespace of that type', async () => {
       // A holder process keeps a network and uts namespace alive.
       const holder = await spawnFromSacrificialThread({
