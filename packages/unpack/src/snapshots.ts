@@ -2,8 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -12,6 +14,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { flock, LOCK } from '@ctr/sys';
 import { errCode, unpackError } from './errors.ts';
 import { mountOverlay, type OverlayMount, unmountOverlay } from './overlay.ts';
 
@@ -26,13 +30,13 @@ export type Holder = string;
  *
  * Layout: snapshots/<key>/ (the layer's files), tmp/ (fills in progress), roots/<id>/{upper,work},
  * refs/<sha256(holder)>.json. Reference counts are derived from the ref files, so
- * they cannot drift. Single-host, single-writer: two processes preparing the same
- * key race harmlessly (the second rename loses), but gc must not run while another
- * process unpacks into the same store.
+ * they cannot drift. Fills run under a shared lease (flock on gc.lock) and gc takes
+ * it exclusively, so gc never removes a fill in progress or a snapshot whose holder
+ * is not recorded yet; two processes filling the same key race harmlessly (the
+ * second rename loses).
  */
 export class SnapshotStore {
   readonly root: string;
-  readonly #filling = new Set<string>();
 
   constructor(root: string) {
     this.root = root;
@@ -49,12 +53,33 @@ export class SnapshotStore {
     return existsSync(this.path(key));
   }
 
-  /** An empty directory to fill for `key`; commit or abort it. */
+  /**
+   * Holds the store against gc until the returned function is called: begin, commit
+   * and acquire run under it. flock, so a killed process never leaves it held.
+   */
+  async lease(): Promise<() => void> {
+    const fd = openSync(join(this.root, 'gc.lock'), 'a', 0o600);
+    let wait = 5;
+    for (;;) {
+      try {
+        flock(fd, LOCK.SH | LOCK.NB);
+        return () => closeSync(fd);
+      } catch (e) {
+        if (errCode(e) !== 'EWOULDBLOCK' && errCode(e) !== 'EAGAIN') {
+          closeSync(fd);
+          throw e;
+        }
+      }
+      await sleep(wait);
+      wait = Math.min(wait * 2, 100);
+    }
+  }
+
+  /** An empty directory to fill for `key` (under a lease); commit or abort it. */
   begin(key: string): string {
     const tmp = join(this.root, 'tmp', `${keyName(key)}-${randomBytes(6).toString('hex')}`);
     mkdirSync(tmp, { mode: 0o755 });
     chmodSync(tmp, 0o755);
-    this.#filling.add(tmp);
     return tmp;
   }
 
@@ -68,14 +93,12 @@ export class SnapshotStore {
       if (!existsSync(final)) throw e;
       rmSync(tmp, { recursive: true, force: true });
     }
-    this.#filling.delete(tmp);
     return final;
   }
 
   /** Removes an unfinished fill. */
   abort(tmp: string): void {
     rmSync(tmp, { recursive: true, force: true });
-    this.#filling.delete(tmp);
   }
 
   /** Records that `holder` uses these snapshots (replacing what it held before). */
@@ -121,6 +144,27 @@ export class SnapshotStore {
    * upper/work dirs of container roots nobody holds. Returns the removed keys.
    */
   gc(): string[] {
+    const fd = openSync(join(this.root, 'gc.lock'), 'a', 0o600);
+    try {
+      flock(fd, LOCK.EX | LOCK.NB);
+    } catch (e) {
+      closeSync(fd);
+      if (errCode(e) !== 'EWOULDBLOCK' && errCode(e) !== 'EAGAIN') throw e;
+      throw unpackError(
+        'collect snapshots',
+        this.root,
+        'an unpack is in progress in this store; run gc again later',
+        e,
+      );
+    }
+    try {
+      return this.#collect();
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  #collect(): string[] {
     const held = new Set<string>();
     const roots = new Set<string>();
     for (const [holder, keys] of this.holders()) {
@@ -134,8 +178,7 @@ export class SnapshotStore {
       removed.push(`sha256:${name}`);
     }
     for (const name of readdirSync(join(this.root, 'tmp'))) {
-      const tmp = join(this.root, 'tmp', name);
-      if (!this.#filling.has(tmp)) rmSync(tmp, { recursive: true, force: true });
+      rmSync(join(this.root, 'tmp', name), { recursive: true, force: true });
     }
     for (const id of readdirSync(join(this.root, 'roots'))) {
       if (!roots.has(id)) rmSync(join(this.root, 'roots', id), { recursive: true, force: true });

@@ -105,6 +105,21 @@ async function unpackOverlay(
     throw unpackError('unpack image', target, 'overlay mode needs snapshotsDir');
   }
   const store = new SnapshotStore(opts.snapshotsDir);
+  const release = await store.lease();
+  try {
+    return await fillAndMount(store, layers, target, opts, chain);
+  } finally {
+    release();
+  }
+}
+
+async function fillAndMount(
+  store: SnapshotStore,
+  layers: readonly LayerSource[],
+  target: string,
+  opts: UnpackLayersOptions,
+  chain: string[],
+): Promise<UnpackResult> {
   const keys = chain.map((c) => snapshotKey(c, opts.idMap));
   const concurrency = Math.max(1, opts.concurrency ?? 3);
   // Phase 1, concurrent: every missing layer into its own fresh directory.

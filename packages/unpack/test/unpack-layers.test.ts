@@ -164,6 +164,9 @@ describe.runIf(runnable('overlay snapshots', needsRoot()))('overlay mode', () =>
       id: 'gc',
     });
     store.acquire('image:test', [res.chainIds[0]!]);
+    const release = await store.lease();
+    expect(() => store.gc()).toThrow(/an unpack is in progress/);
+    release();
     expect(store.gc()).toEqual([]);
     store.unmountRoot('gc', target);
     expect(existsSync(join(target, 'etc'))).toBe(false);
