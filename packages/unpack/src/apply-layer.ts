@@ -27,7 +27,7 @@ import {
   unlinkat,
   utimensat,
 } from '@ctr/sys';
-import { errCode, unpackError } from './errors.ts';
+import { errCode, inLayer, unpackError } from './errors.ts';
 import { type IdMap, mapId } from './idmap.ts';
 import { defaultLimits, type UnpackLimits } from './limits.ts';
 import { decompressor, layerCompression } from './media-types.ts';
@@ -53,6 +53,8 @@ export interface ApplyLayerOptions {
   whiteouts?: WhiteoutMode | undefined;
   /** chown entries to their (mapped) owners; default: when running as root. */
   preserveOwnership?: boolean | undefined;
+  /** Names the layer (its digest) in errors. */
+  layer?: string | undefined;
 }
 
 export interface ApplyLayerResult {
@@ -88,6 +90,19 @@ const OVERLAY_OPAQUE = 'trusted.overlay.opaque';
  * removes it (unpackLayers and the snapshot store do).
  */
 export async function applyLayer(
+  root: number | string,
+  stream: Readable,
+  opts: ApplyLayerOptions,
+): Promise<ApplyLayerResult> {
+  try {
+    return await apply(root, stream, opts);
+  } catch (e) {
+    stream.destroy();
+    throw inLayer(e, opts.layer);
+  }
+}
+
+async function apply(
   root: number | string,
   stream: Readable,
   opts: ApplyLayerOptions,
@@ -137,7 +152,6 @@ export async function applyLayer(
     writer.finish();
     implicitDirs = writer.implicitDirs();
   } catch (e) {
-    stream.destroy();
     dec?.destroy();
     throw e;
   } finally {

@@ -84,6 +84,7 @@ async function unpackFlat(
         idMap: opts.idMap,
         limits: opts.limits,
         whiteouts: 'flat',
+        layer: layer.descriptor.digest,
       });
     }
   } catch (e) {
@@ -140,6 +141,7 @@ async function fillAndMount(
           idMap: opts.idMap,
           limits: opts.limits,
           whiteouts: 'overlay',
+          layer: layer.descriptor.digest,
         });
         fills[i]!.implicitDirs = res.implicitDirs;
       } catch (e) {

@@ -107,7 +107,7 @@ describe.runIf(runnable('flat unpack against umoci', needsRoot(), needsCommand('
     const target = join(dir, 'mismatch');
     const diffIds = [img.diffIds[0]!, `sha256:${'1'.repeat(64)}`];
     await expect(unpackLayers(sources(img), target, { mode: 'flat', diffIds })).rejects.toThrow(
-      /unpack: verify layer diff_id.*rootfs.diff_ids/,
+      /unpack: verify layer diff_id \(layer sha256:[0-9a-f]{64}\).*rootfs.diff_ids/,
     );
     expect(existsSync(target)).toBe(false);
   });
