@@ -104,7 +104,7 @@ export abstract class BaseCgroup implements Cgroup {
     const writes = resources ? planWrites(this.plan, resources) : this.plan.writes;
     if (resources?.memory?.checkBeforeUpdate) this.checkMemoryAgainstUsage(resources.memory.limit);
     if (resources?.memory) this.checkAgainstLive(resources);
-    for (const w of this.orderWrites(writes)) this.write(w);
+    for (const w of this.orderWrites(writes, resources)) this.write(w);
     const rules = resources ? resources.devices : this.plan.deviceRules;
     if (rules !== undefined) this.applyDeviceRules(rules);
   }
@@ -113,8 +113,8 @@ export abstract class BaseCgroup implements Cgroup {
     this.applyResources(resources);
   }
 
-  /** Driver hook: reorder writes that depend on live values (v1 memory and memsw). */
-  protected orderWrites(writes: CgroupWrite[]): CgroupWrite[] {
+  /** Driver hook: reorder or narrow writes against live values (v1 memory/memsw, device diffs on update). */
+  protected orderWrites(writes: CgroupWrite[], _update: LinuxResources | undefined): CgroupWrite[] {
     return writes;
   }
 

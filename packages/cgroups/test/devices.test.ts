@@ -188,6 +188,30 @@ describe.runIf(
       .sort();
     expect(list).toEqual(expected);
   });
+
+  it('updates a running container to a new list, ending where the v1 kernel would', () => {
+    const cg = openCgroup(
+      planCgroup(
+        { cgroupsPath: uniquePath('devupd'), resources: { devices: DEFAULT_RULES } },
+        { containerId: 'd' },
+      ),
+    );
+    made.push(cg);
+    cg.create();
+    cg.applyResources();
+    const next: LinuxDeviceCgroup[] = [
+      { allow: false },
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'r' },
+      { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' },
+      { allow: true, type: 'c', major: 136, access: 'rwm' },
+    ];
+    cg.update({ devices: next });
+    const list = readFileSync(
+      `${cg.plan.dirs.find((d) => d.controller === 'devices')!.path}/devices.list`,
+      'utf8',
+    );
+    expect(list.trim().split('\n').sort()).toEqual(['c 1:3 r', 'c 1:9 rwm', 'c 136:* rwm'].sort());
+  });
 });
 
 const unified = host.v2;

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CtrError } from '@ctr/sys';
 import { BaseCgroup, SETTLE_TIMEOUT_MS } from '../base.ts';
 import type { CgroupEvent, EventWatch, FreezerState } from '../cgroup.ts';
+import { ACCESS, type DeviceException, emulateDeviceRules } from '../devices/emulator.ts';
 import {
   parseKeyValues,
   parseLimit,
@@ -54,12 +55,16 @@ export class V1Cgroup extends BaseCgroup {
     }
   }
 
+  protected override orderWrites(writes: CgroupWrite[], update: LinuxResources | undefined): CgroupWrite[] {
+    return this.diffDevices(this.orderMemorySwap(writes), update);
+  }
+
   /**
    * memsw must stay >= the memory limit after every single write. Raising both
    * means memsw first, lowering both means the limit first; the live memsw value
    * decides (runc does the same).
    */
-  protected override orderWrites(writes: CgroupWrite[]): CgroupWrite[] {
+  private orderMemorySwap(writes: CgroupWrite[]): CgroupWrite[] {
     const li = writes.findIndex((w) => w.file === 'memory.limit_in_bytes');
     const si = writes.findIndex((w) => w.file === 'memory.memsw.limit_in_bytes');
     if (li < 0 || si < 0 || si < li) return writes;
@@ -71,6 +76,36 @@ export class V1Cgroup extends BaseCgroup {
     const out = writes.filter((_, i) => i !== si);
     out.splice(li, 0, swap);
     return out;
+  }
+
+  /**
+   * Updating the device rules of a running container: when both the live list and
+   * the new one deny by default, write only the difference (removals first), so
+   * the container never passes through "deny all" — or, worse, through a reset to
+   * "allow all". devices.list shows exceptions only in deny-by-default mode, so
+   * anything else falls back to the reset-and-replay writes.
+   */
+  private diffDevices(writes: CgroupWrite[], update: LinuxResources | undefined): CgroupWrite[] {
+    const dir = this.dirOf('devices');
+    const first = writes.findIndex((w) => w.controller === 'devices');
+    if (!dir || !update?.devices || first < 0) return writes;
+    const target = emulateDeviceRules(update.devices);
+    const current = parseDevicesList(readOptional(dir, 'devices.list'));
+    if (target.defaultAllow || !current) return writes;
+    const key = (e: DeviceException): string => `${e.type} ${e.major ?? '*'}:${e.minor ?? '*'}`;
+    const line = (e: DeviceException, bits: number): string => `${key(e)} ${accessString(bits)}`;
+    const diff: CgroupWrite[] = [];
+    for (const c of current) {
+      const bits = c.access & ~(target.exceptions.find((t) => key(t) === key(c))?.access ?? 0);
+      if (bits) diff.push({ controller: 'devices', dir, file: 'devices.deny', value: line(c, bits) });
+    }
+    for (const t of target.exceptions) {
+      const bits = t.access & ~(current.find((c) => key(c) === key(t))?.access ?? 0);
+      if (bits) diff.push({ controller: 'devices', dir, file: 'devices.allow', value: line(t, bits) });
+    }
+    const rest = writes.filter((w) => w.controller !== 'devices');
+    rest.splice(first, 0, ...diff);
+    return rest;
   }
 
   /** A swap-only update must still be >= the memory limit already in force. */
@@ -268,4 +303,28 @@ export class V1Cgroup extends BaseCgroup {
     }
     return watchOomV1(mem, listener);
   }
+}
+
+function accessString(bits: number): string {
+  return `${bits & ACCESS.r ? 'r' : ''}${bits & ACCESS.w ? 'w' : ''}${bits & ACCESS.m ? 'm' : ''}`;
+}
+
+/** devices.list in deny-by-default mode ("c 1:3 rwm" lines); undefined when it allows by default. */
+export function parseDevicesList(text: string | undefined): DeviceException[] | undefined {
+  if (text === undefined) return undefined;
+  const out: DeviceException[] = [];
+  for (const l of text.split('\n')) {
+    if (l.trim() === '') continue;
+    const m = /^([abc]) (\*|\d+):(\*|\d+) ([rwm]+)$/.exec(l.trim());
+    if (!m || m[1] === 'a') return undefined;
+    let access = 0;
+    for (const ch of m[4]!) access |= ACCESS[ch as keyof typeof ACCESS];
+    out.push({
+      type: m[1] as 'b' | 'c',
+      major: m[2] === '*' ? undefined : Number(m[2]),
+      minor: m[3] === '*' ? undefined : Number(m[3]),
+      access,
+    });
+  }
+  return out;
 }
