@@ -162,12 +162,13 @@ export class Transport {
 
   constructor(options: TransportOptions) {
     this.options = options;
-    this.auth = new Authenticator(options.credentials, (url, headers) =>
+    this.auth = new Authenticator(options.credentials, (url, init) =>
       this.#agentFor(url.host).request({
         origin: url.origin,
         path: url.pathname + url.search,
-        method: 'GET',
-        headers: { ...headers, 'user-agent': options.userAgent },
+        method: init.method,
+        headers: { ...init.headers, 'user-agent': options.userAgent },
+        ...(init.body !== undefined ? { body: init.body } : {}),
       }),
     );
   }

@@ -25,6 +25,7 @@ const haveRegistry = runnable(
   needsCommand('htpasswd', 'apache2-utils'),
 );
 const SECRET = 'pa55-w0rd-never-logged';
+const REFRESH = 'refresh-token-never-logged';
 
 let image: BuiltImage;
 const tmps: string[] = [];
@@ -202,6 +203,7 @@ describe.runIf(haveRegistry)('token auth', () => {
     issuer = await startTokenIssuer({
       certs: makeCerts(tmp()),
       users: { bob: SECRET },
+      refreshTokens: { [REFRESH]: 'bob' },
       field: 'access_token',
     });
     registry = await startRegistry({ token: issuer });
@@ -232,6 +234,28 @@ describe.runIf(haveRegistry)('token auth', () => {
     const err = await errorOf(anon.pushBlob(`${registry.host}/tok/other`, layer.bytes, layer.descriptor));
     expect(['auth', 'denied']).toContain(err.kind);
     await anon.close();
+  });
+
+  it('exchanges an identity token from an auth file for access tokens by POST', async () => {
+    const dir = tmp();
+    const authFile = join(dir, 'auth.json');
+    writeFileSync(
+      authFile,
+      JSON.stringify({ auths: { [registry.host]: { auth: '', identitytoken: REFRESH } } }),
+    );
+    const client = new RegistryClient({ plainHttp: true, credentials: authFileCredentials([authFile]) });
+    const before = issuer.requests.length;
+    await pushImage(client, `${registry.host}/oauth/img`, 'latest', image);
+    expect(issuer.requests.length).toBeGreaterThan(before);
+    expect(issuer.requests.slice(before).every((r) => r.user === 'bob')).toBe(true);
+    expect(issuer.requests.at(-1)?.granted).toContain('repository:oauth/img:pull,push');
+    await client.close();
+    writeFileSync(authFile, JSON.stringify({ auths: { [registry.host]: { identitytoken: 'wrong' } } }));
+    const wrong = new RegistryClient({ plainHttp: true, credentials: authFileCredentials([authFile]) });
+    const err = await errorOf(wrong.getManifest(`${registry.host}/oauth/img`));
+    expect(err).toMatchObject({ kind: 'auth', status: 401 });
+    expect(err.message).not.toContain('wrong');
+    await wrong.close();
   });
 
   it('reports rejected credentials at the token server without repeating them', async () => {

@@ -9,6 +9,8 @@ export interface TokenIssuerOptions {
   certs: TestCerts;
   /** user → password; these get pull and push on every repository. */
   users?: Record<string, string>;
+  /** OAuth2 refresh token → user, accepted by POST (grant_type=refresh_token), as docker's identity tokens are. */
+  refreshTokens?: Record<string, string>;
   /** Whether requests without credentials get pull access (default true). */
   anonymousPull?: boolean;
   service?: string;
@@ -52,9 +54,20 @@ export async function startTokenIssuer(opts: TokenIssuerOptions): Promise<TokenI
   const certDer = new X509Certificate(opts.certs.caPem).raw;
   const requests: TokenRequest[] = [];
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse, form: URLSearchParams | undefined): void => {
     const url = new URL(req.url ?? '/', 'http://issuer');
     let user: string | undefined;
+    if (form) {
+      const owner = opts.refreshTokens?.[form.get('refresh_token') ?? ''];
+      if (form.get('grant_type') !== 'refresh_token' || owner === undefined) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad refresh token"}');
+        return;
+      }
+      user = owner;
+      url.searchParams.set('service', form.get('service') ?? '');
+      for (const s of (form.get('scope') ?? '').split(' ').filter(Boolean))
+        url.searchParams.append('scope', s);
+    }
     const auth = req.headers.authorization;
     if (auth?.startsWith('Basic ')) {
       const [name = '', ...rest] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
@@ -106,7 +119,12 @@ export async function startTokenIssuer(opts: TokenIssuerOptions): Promise<TokenI
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
 
-  const server = createServer(handle);
+  const server = createServer((req, res) => {
+    if (req.method !== 'POST') return handle(req, res, undefined);
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d));
+    req.on('end', () => handle(req, res, new URLSearchParams(body)));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -4,10 +4,15 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryError } from '../errors.ts';
 
-/** A username and password (or registry token as password) for one registry. */
+/**
+ * A username and password (or registry token as password) for one registry, or an
+ * OAuth2 refresh token (`identitytoken` in auth files, `<token>` from helpers) that is
+ * only ever sent to the token realm.
+ */
 export interface Credentials {
   username: string;
   password: string;
+  identityToken?: string;
 }
 
 /** Finds the credentials for a registry host ("docker.io", "localhost:5000"), or undefined for anonymous. */
@@ -69,14 +74,8 @@ function decodeEntry(
   registry: string,
   file: string,
 ): Credentials | undefined {
-  if (entry.identitytoken) {
-    throw new RegistryError({
-      kind: 'unsupported',
-      op: `use the identity token stored for ${registry}`,
-      path: file,
-      hint: 'OAuth2 identity tokens are not supported yet; log in with a username and password or token',
-    });
-  }
+  if (entry.identitytoken)
+    return { username: entry.username ?? '', password: '', identityToken: entry.identitytoken };
   if (entry.username !== undefined && entry.password !== undefined)
     return { username: entry.username, password: entry.password };
   if (!entry.auth) return undefined;
@@ -130,14 +129,9 @@ export function credentialHelper(helper: string): CredentialLookup {
         }
         try {
           const parsed = JSON.parse(text) as { Username?: string; Secret?: string };
-          if (parsed.Username === '<token>') {
-            return reject(
-              new RegistryError({
-                kind: 'unsupported',
-                op: `use the identity token from docker-credential-${helper}`,
-                hint: 'OAuth2 identity tokens are not supported yet',
-              }),
-            );
+          // The helper protocol marks an identity token with the user name "<token>".
+          if (parsed.Username === '<token>' && parsed.Secret !== undefined) {
+            return resolve({ username: '', password: '', identityToken: parsed.Secret });
           }
           resolve(
             parsed.Secret !== undefined

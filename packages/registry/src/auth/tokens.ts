@@ -5,7 +5,10 @@ import type { Challenge } from './challenge.ts';
 import type { CredentialLookup, Credentials } from './credentials.ts';
 
 /** Sends a GET for a token to the realm; provided by the transport so TLS settings apply. */
-export type TokenFetch = (url: URL, headers: Record<string, string>) => Promise<Dispatcher.ResponseData>;
+export type TokenFetch = (
+  url: URL,
+  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+) => Promise<Dispatcher.ResponseData>;
 
 interface CachedToken {
   header: string;
@@ -40,7 +43,7 @@ export class Authenticator {
   async headerFor(registry: string, origin: string, scopes: string[]): Promise<string | undefined> {
     if (this.#basicHosts.has(origin)) {
       const creds = await this.#lookup(registry);
-      return creds ? basic(creds) : undefined;
+      return creds && creds.identityToken === undefined ? basic(creds) : undefined;
     }
     const cached = this.#tokens.get(`${origin} ${scopes.join(' ')}`);
     if (cached && cached.expiresAt > Date.now()) return cached.header;
@@ -58,12 +61,14 @@ export class Authenticator {
     const creds = await this.#lookup(registry);
     if (bearer) return this.#bearer(registry, origin, scopes, bearer, creds);
     if (challenges.some((c) => c.scheme === 'basic')) {
-      if (!creds) {
+      if (!creds || creds.identityToken !== undefined) {
         throw new RegistryError({
           kind: 'auth',
           op: `authenticate to ${registry}`,
           status: 401,
-          hint: `the registry wants a username and password; log in (auth file or credential helper) for ${registry}`,
+          hint: creds
+            ? `the registry wants a username and password, but only an identity token is stored for ${registry}`
+            : `the registry wants a username and password; log in (auth file or credential helper) for ${registry}`,
         });
       }
       this.#basicHosts.add(origin);
@@ -102,10 +107,7 @@ export class Authenticator {
         hint: `the token realm uses ${url.protocol}, not http(s)`,
       });
     }
-    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-    const extra = challenge.params.scope?.split(' ').filter(Boolean) ?? [];
-    for (const s of mergeScopes(scopes, extra)) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = {};
+    const wanted = mergeScopes(scopes, challenge.params.scope?.split(' ').filter(Boolean) ?? []);
     // Credentials go to the realm only over TLS, unless the registry itself is plain HTTP
     // on the same host (a local test registry).
     if (creds) {
@@ -121,9 +123,27 @@ export class Authenticator {
           hint: 'the realm is plain HTTP (and the registry is not a plain-HTTP registry on the same host); refusing to send credentials there',
         });
       }
-      headers.authorization = basic(creds);
     }
-    const res = await this.#fetch(url, headers);
+    let res: Dispatcher.ResponseData;
+    if (creds?.identityToken !== undefined) {
+      // The token spec's OAuth2 flow: a refresh token is exchanged by POST, never sent as Basic.
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: creds.identityToken,
+        client_id: 'ctr',
+        ...(challenge.params.service ? { service: challenge.params.service } : {}),
+        scope: wanted.join(' '),
+      });
+      res = await this.#fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+      });
+    } else {
+      if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+      for (const s of wanted) url.searchParams.append('scope', s);
+      res = await this.#fetch(url, { method: 'GET', headers: creds ? { authorization: basic(creds) } : {} });
+    }
     const text = await readLimited(res, MAX_TOKEN_BYTES);
     if (res.statusCode === 401 || res.statusCode === 403) {
       throw new RegistryError({
