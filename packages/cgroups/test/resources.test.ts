@@ -146,6 +146,25 @@ for (const { driver, missing } of drivers)
         }
       });
 
+      it('keeps a paused container paused for a non-KILL signal, and kills it while paused', async () => {
+        const cg = make('paused');
+        const p = await startInside(
+          cg,
+          'trap "echo got-term; exit 0" TERM; echo ready; while :; do sleep 1; done',
+        );
+        await until('the trap', () => p.output().includes('ready'));
+        await cg.freeze();
+        await cg.killAll('SIGTERM');
+        expect(cg.state()).toBe('frozen');
+        await cg.thaw();
+        await p.exited;
+        expect(p.output()).toContain('got-term');
+        const q = await startInside(cg, 'sleep 60');
+        await cg.freeze();
+        await cg.killAll();
+        expect((await q.exited).signal).toBe('SIGKILL');
+      });
+
       it('kills every process and deletes every directory, nested ones included', async () => {
         const cg = make('kill');
         const p = await startInside(cg, 'for i in 1 2 3 4 5; do sleep 60 & done; wait');

@@ -209,6 +209,9 @@ export class V1Cgroup extends BaseCgroup {
   async killAll(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const unified = this.dirOf('unified');
     const canFreeze = this.dirOf('freezer') !== undefined;
+    // A paused container stays paused for other signals (delivered on resume); a
+    // v1-frozen task cannot die, so SIGKILL always thaws.
+    const stayFrozen = canFreeze && signal !== 'SIGKILL' && this.state() === 'frozen';
     if (canFreeze) await this.freeze();
     try {
       this.signalEach(this.pids(), signal);
@@ -216,7 +219,7 @@ export class V1Cgroup extends BaseCgroup {
         writeRaw(join(unified, 'cgroup.kill'), '1');
       }
     } finally {
-      if (canFreeze) await this.thaw();
+      if (canFreeze && !stayFrozen) await this.thaw();
     }
     if (signal === 'SIGKILL') await this.waitEmpty();
   }

@@ -88,11 +88,13 @@ export class V2Cgroup extends BaseCgroup {
     if (signal === 'SIGKILL' && existsSync(join(this.path, 'cgroup.kill'))) {
       writeFile(this.path, 'cgroup.kill', '1');
     } else {
+      // A paused container stays paused; the signal is delivered when it resumes.
+      const stayFrozen = this.state() === 'frozen';
       await this.freeze();
       try {
         this.signalEach(this.pids(), signal);
       } finally {
-        await this.thaw();
+        if (!stayFrozen) await this.thaw();
       }
     }
     if (signal === 'SIGKILL') await this.waitEmpty();
