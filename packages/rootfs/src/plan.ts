@@ -130,6 +130,13 @@ export function planRootfs(config: RootfsConfig, host: RootfsHost): RootfsPlan {
     if (options.bind || type === 'bind') {
       if (!m.source) throw fail(where, 'a bind mount needs a source', destination);
       const source = isAbsolute(m.source) ? m.source : join(host.bundleDir, m.source);
+      if (options.data.length > 0) {
+        throw fail(
+          where,
+          `filesystem options have no effect on a bind mount: ${options.data.join(',')}`,
+          destination,
+        );
+      }
       ops.push({ op: 'mount', destination, kind: 'bind', source, options: { ...options, bind: true } });
     } else if (type === '' || type === 'none') {
       throw fail(where, 'a mount needs a type (or the bind option)', destination);
@@ -189,14 +196,20 @@ export function planRootfs(config: RootfsConfig, host: RootfsHost): RootfsPlan {
 /**
  * A "cgroup" mount: on a cgroup v2 host one cgroup2 mount; on a v1 (or hybrid) host a
  * tmpfs with each hierarchy mounted below it, as the host has them, made read-only
- * at the end when the options ask for it. In a new cgroup namespace each shows the
+ * at the end unless the options say "rw". In a new cgroup namespace each shows the
  * container's cgroup as its root.
  */
 function cgroupMounts(
   destination: string,
-  options: ParsedOptions,
+  requested: ParsedOptions,
   cgroups: HostCgroupMount[] | undefined,
 ): RootfsOp[] {
+  // Read-only unless the config asks for "rw": a writable cgroup tree lets the
+  // container change its own limits (or, without a cgroup namespace, the host's).
+  const options: ParsedOptions =
+    requested.attrClr & MOUNT_ATTR.RDONLY
+      ? requested
+      : { ...requested, attrSet: requested.attrSet | MOUNT_ATTR.RDONLY };
   const hierarchies = cgroups ?? [{ name: '', type: 'cgroup2', options: [] }];
   const pure = hierarchies.find((h) => h.type === 'cgroup2' && h.name === '');
   if (pure) return [{ op: 'mount', destination, kind: 'fs', fstype: 'cgroup2', source: 'cgroup', options }];

@@ -230,6 +230,29 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
       expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8')).toBe(hostForward);
     });
 
+    it('refuses to write a sysctl through a /proc that is not procfs', () => {
+      const fake = join(rootfs, 'proc/sys/net/ipv4');
+      mkdirSync(fake, { recursive: true });
+      writeFileSync(join(fake, 'ip_forward'), '0\n');
+      try {
+        const r = run(
+          config((c) => {
+            c.linux!.namespaces!.push({ type: 'network' });
+            c.mounts = c.mounts!.filter((m) => m.type !== 'proc');
+            c.linux!.sysctl = { 'net.ipv4.ip_forward': '1' };
+          }),
+          'true',
+        );
+        expect(r.status).toBe(97);
+        expect(r.err).toMatch(
+          /^rootfs: write \/proc\/sys\/net\/ipv4\/ip_forward — \/proc in the container is not procfs/m,
+        );
+        expect(readFileSync(join(fake, 'ip_forward'), 'utf8')).toBe('0\n');
+      } finally {
+        rmSync(join(rootfs, 'proc/sys'), { recursive: true, force: true });
+      }
+    });
+
     it('keeps a mount whose destination goes through a symlink to a host path, or through "..", inside the root', () => {
       const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
       symlinkSync(host, join(rootfs, 'hostlink'));

@@ -95,6 +95,20 @@ describe('planRootfs', () => {
     ]);
   });
 
+  it('mounts cgroups read-only unless "rw" is asked for', () => {
+    const plan = (options: string[]) =>
+      formatRootfsPlan(
+        planRootfs(
+          base((c) => {
+            c.mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options }];
+          }),
+          host,
+        ),
+      );
+    expect(plan(['nosuid'])).toContain('mount cgroup2 (cgroup) -> /sys/fs/cgroup [ro,nosuid]');
+    expect(plan(['rw'])).toContain('mount cgroup2 (cgroup) -> /sys/fs/cgroup [rw]');
+  });
+
   it('binds devices from the host in a user namespace, and supports --no-pivot', () => {
     const c = base((c) => {
       c.linux!.namespaces!.push({ type: 'user' });
@@ -129,6 +143,11 @@ describe('planRootfs', () => {
       /a bind mount needs a source/,
     ],
     [(c: RuntimeConfig) => c.mounts!.push({ destination: '/x' }), /a mount needs a type/],
+    [
+      (c: RuntimeConfig) =>
+        c.mounts!.push({ destination: '/x', source: '/y', options: ['rbind', 'size=1m'] }),
+      /filesystem options have no effect on a bind mount: size=1m/,
+    ],
     [(c: RuntimeConfig) => (c.linux!.devices = [{ path: '/dev/x', type: 'c' }]), /needs major and minor/],
     [
       (c: RuntimeConfig) => {
