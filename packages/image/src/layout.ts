@@ -1,6 +1,6 @@
 // The on-disk shape of the store: an OCI image layout (image-spec, image-layout.md)
 // plus an `ingest/` directory of temp files and lock files that skopeo and umoci ignore.
-import { linkSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ImageIndex, MediaType } from '@ctr/spec';
@@ -54,6 +54,8 @@ export class Layout {
   }
 
   private createOnce(name: string, value: unknown): void {
+    // An existing store is left untouched, so read-only users can open it.
+    if (existsSync(join(this.root, name))) return;
     const tmp = join(this.ingestDir, `${name}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
     writeFileSync(tmp, `${JSON.stringify(value)}\n`, { mode: 0o644 });
     try {

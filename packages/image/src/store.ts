@@ -384,7 +384,7 @@ export class ImageStore {
   }
 
   /**
-   * Removes every blob no ref reaches, and temp files of dead writers. Holds the gc
+   * Removes every blob no ref reaches, temp files of dead writers and idle per-digest lock files. Holds the gc
    * lock exclusively, so no ingest or pull runs meanwhile: everything unreferenced is
    * truly garbage, not a layer of a pull that has not tagged yet.
    */
@@ -405,8 +405,10 @@ export class ImageStore {
           bytesFreed += st.size;
         }
       }
+      // Nobody holds or waits for a per-digest lock now: those are taken only under a lease.
       for (const name of await readdir(this.layout.ingestDir)) {
-        if (name.endsWith('.tmp')) await rm(join(this.layout.ingestDir, name), { force: true });
+        const perDigest = name.endsWith('.lock') && name !== GC_LOCK && name !== INDEX_LOCK;
+        if (name.endsWith('.tmp') || perDigest) await rm(join(this.layout.ingestDir, name), { force: true });
       }
       return { removed: removed.sort(), bytesFreed };
     });

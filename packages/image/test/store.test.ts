@@ -185,6 +185,7 @@ describe('refs, resolve, inspect, gc', () => {
     expect(before.size - after.size).toBe(expected.length);
     expect(result.bytesFreed).toBeGreaterThan(0);
     expect(tmpFiles(store.root)).toEqual([]);
+    expect(readdirSync(join(store.root, 'ingest')).sort()).toEqual(['gc.lock', 'index.lock']);
     await store.resolve('a:1');
   });
 });
