@@ -1,4 +1,5 @@
-export { applyPrivileges, describeOp, formatPrivilegesPlan } from './apply.ts';
+export { applyPrivileges } from './apply.ts';
+export { describeOp, formatPrivilegesPlan } from './format.ts';
 export { type PrivilegesHost, probePrivilegesHost } from './host.ts';
 export {
   capabilityMask,

@@ -63,9 +63,17 @@ describe('planPrivileges', () => {
     expect(plan.warnings).toEqual([
       'ambient capabilities not raised (an ambient capability must be permitted and inheritable): CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE',
     ]);
-    expect(formatPrivilegesPlan(plan)).toMatch(
-      /^setrlimit RLIMIT_NOFILE soft=1024 hard=1024\ndrop bounding set CAP_CHOWN,/,
-    );
+    const lines = formatPrivilegesPlan(plan);
+    expect(lines[0]).toBe('setrlimit RLIMIT_NOFILE soft=1024 hard=1024');
+    expect(lines[1]).toMatch(/^drop bounding set CAP_CHOWN,CAP_DAC_OVERRIDE,/);
+    expect(lines.slice(2, 7)).toEqual([
+      'prctl PR_SET_KEEPCAPS 1',
+      'setgroups [10]',
+      'setresgid 1000',
+      'setresuid 1000',
+      'prctl PR_SET_KEEPCAPS 0',
+    ]);
+    expect(lines.at(-1)).toMatch(/^warning: ambient capabilities not raised/);
   });
 
   it('does not need keep-caps for root and keeps the runtime caps when none are given', () => {
