@@ -4,6 +4,7 @@ import { aarch64 } from './tables/aarch64.ts';
 import { x32 } from './tables/x32.ts';
 import { x86 } from './tables/x86.ts';
 import { x86_64 } from './tables/x86_64.ts';
+import { x86Multiplexed } from './tables/x86-multiplexed.ts';
 
 /** The architectures ctr has syscall tables for (generated from linux-libc-dev). */
 export type SeccompArch = 'x86_64' | 'x86' | 'x32' | 'aarch64';
@@ -22,6 +23,11 @@ export interface ArchInfo {
    */
   bits: 32 | 64;
   syscalls: Readonly<Record<string, number>>;
+  /**
+   * Calls this ABI also reaches through a multiplexer (x86: socketcall, ipc), named by
+   * the multiplexer's first argument: [multiplexer, call number].
+   */
+  multiplexed?: Readonly<Record<string, readonly [string, number]>>;
 }
 
 // x32 shares AUDIT_ARCH_X86_64 with x86_64; the kernel tells them apart only by
@@ -30,7 +36,14 @@ export const X32_SYSCALL_BIT = 0x40000000;
 
 export const ARCHES: Readonly<Record<SeccompArch, ArchInfo>> = {
   x86_64: { name: 'x86_64', ociName: 'SCMP_ARCH_X86_64', auditArch: 0xc000003e, bits: 64, syscalls: x86_64 },
-  x86: { name: 'x86', ociName: 'SCMP_ARCH_X86', auditArch: 0x40000003, bits: 32, syscalls: x86 },
+  x86: {
+    name: 'x86',
+    ociName: 'SCMP_ARCH_X86',
+    auditArch: 0x40000003,
+    bits: 32,
+    syscalls: x86,
+    multiplexed: x86Multiplexed,
+  },
   x32: { name: 'x32', ociName: 'SCMP_ARCH_X32', auditArch: 0xc000003e, bits: 32, syscalls: x32 },
   aarch64: {
     name: 'aarch64',

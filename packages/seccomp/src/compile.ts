@@ -186,14 +186,24 @@ export function compileSeccomp(profile: LinuxSeccomp, options: CompileOptions = 
     for (const name of entry.names) {
       mentioned.add(name);
       for (const arch of architectures) {
-        const nr = Object.hasOwn(arch.syscalls, name) ? arch.syscalls[name] : undefined;
-        if (nr === undefined) continue;
-        known.add(name);
         const byNr = rulesByArch.get(arch.name)!;
-        const list = byNr.get(nr) ?? [];
-        // Rules after an unconditional one can never match.
-        if (!list.some((r) => r.conds.length === 0)) list.push(...rules);
-        byNr.set(nr, list);
+        const nr = Object.hasOwn(arch.syscalls, name) ? arch.syscalls[name] : undefined;
+        if (nr !== undefined) {
+          known.add(name);
+          appendRules(byNr, nr, rules);
+        }
+        const via =
+          arch.multiplexed && Object.hasOwn(arch.multiplexed, name) ? arch.multiplexed[name] : undefined;
+        const muxNr = via && Object.hasOwn(arch.syscalls, via[0]) ? arch.syscalls[via[0]] : undefined;
+        if (via === undefined || muxNr === undefined) continue;
+        known.add(name);
+        // The multiplexer's other arguments point to memory seccomp cannot read, so
+        // only the call number is checked. An unconditional rule, or one that denies,
+        // carries over as is (libseccomp does the same); a conditional rule that lets
+        // calls through does not, or the multiplexer would bypass its conditions.
+        const lets = ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(entry.action);
+        if (conds.length > 0 && lets) continue;
+        appendRules(byNr, muxNr, [{ conds: [multiplexedCall(via[0], via[1])], ret }]);
       }
     }
   });
@@ -303,6 +313,29 @@ export function compileSeccomp(profile: LinuxSeccomp, options: CompileOptions = 
     skippedFlags,
     enosysAbove,
   };
+}
+
+/**
+ * Adds rules to a syscall's list. Conditional rules are tried in profile order; an
+ * unconditional rule decides the syscall outright and the first one wins, as in
+ * libseccomp (so under runc and crun), whatever the order of the profile.
+ */
+function appendRules(byNr: Map<number, Rule[]>, nr: number, rules: Rule[]): void {
+  const list = byNr.get(nr) ?? [];
+  if (list.some((r) => r.conds.length === 0)) return;
+  const always = rules.find((r) => r.conds.length === 0);
+  byNr.set(nr, always ? [always] : [...list, ...rules]);
+}
+
+/**
+ * The check of a multiplexer's call number. ipc(2) keeps a version in the high 16
+ * bits of its first argument and dispatches on the low 16 only, so a masked compare:
+ * an exact one would let `call | 1 << 16` through.
+ */
+function multiplexedCall(multiplexer: string, call: number): Cond {
+  return multiplexer === 'ipc'
+    ? { index: 0, op: 'SCMP_CMP_MASKED_EQ', value: 0xffffn, valueTwo: BigInt(call) }
+    : { index: 0, op: 'SCMP_CMP_EQ', value: BigInt(call), valueTwo: 0n };
 }
 
 function condition(

@@ -65,10 +65,6 @@ const WIDE = [
   (1n << 64n) - 1n,
 ];
 
-// x86 libseccomp also filters the socketcall(2)/ipc(2) multiplexers when a rule names
-// one of the calls they carry; ctr filters only the direct syscalls. Profiles that
-// treat the multiplexed calls unlike the multiplexer differ there by design.
-const MULTIPLEXED = new Set(['socketcall', 'ipc']);
 const ENOSYS = 0x50026;
 
 /** Every (arch, nr, args) case where the two programs disagree, at most `limit`. */
@@ -92,9 +88,7 @@ function disagreements(program: SeccompProgram, theirs: SockFilter[], limit = 20
   };
   for (const arch of arches) {
     const info = ARCHES[arch];
-    const numbers = Object.entries(info.syscalls)
-      .filter(([name]) => !(arch === 'x86' && MULTIPLEXED.has(name)))
-      .map(([, nr]) => nr);
+    const numbers = Object.values(info.syscalls);
     const base = arch === 'x32' ? 0x40000000 : 0;
     numbers.push(base + 1000, base + 0x3ffff, 0x3fffffff, 0x40000000, 0x7fffffff, 0xffffffff);
     for (const nr of numbers) {
@@ -163,6 +157,25 @@ const handmade: Record<string, LinuxSeccomp> = {
   'every operator on 32-bit values (x86_64, x86, x32)': everything(['SCMP_ARCH_X86', 'SCMP_ARCH_X32'], false),
   'every operator on 64-bit values (x86_64, x86, x32)': everything(['SCMP_ARCH_X86', 'SCMP_ARCH_X32'], true),
   'x86_64 and x32 without x86': everything(['SCMP_ARCH_X32'], true),
+  'x86 socket and IPC calls through socketcall(2) and ipc(2)': {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    architectures: ['SCMP_ARCH_X86'],
+    syscalls: [
+      { names: ['socket', 'bind'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+      {
+        names: ['connect'],
+        action: 'SCMP_ACT_ERRNO',
+        errnoRet: 2,
+        args: [{ index: 0, value: 3, op: 'SCMP_CMP_EQ' }],
+      },
+      { names: ['semop', 'shmat', 'msgrcv'], action: 'SCMP_ACT_ERRNO', errnoRet: 3 },
+      { names: ['sendmsg'], action: 'SCMP_ACT_KILL_PROCESS' },
+      { names: ['kill'], action: 'SCMP_ACT_LOG', args: [{ index: 1, value: 15, op: 'SCMP_CMP_LE' }] },
+      { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 4 },
+      { names: ['tkill'], action: 'SCMP_ACT_TRAP' },
+      { names: ['tkill'], action: 'SCMP_ACT_LOG', args: [{ index: 1, value: 15, op: 'SCMP_CMP_LE' }] },
+    ],
+  },
   'one argument checked twice becomes two ORed rules (runc)': {
     defaultAction: 'SCMP_ACT_ERRNO',
     syscalls: [
