@@ -67,25 +67,23 @@ function hostTls(certsDirs: string[], host: string): { ca: string[]; cert?: stri
   let cert: string | undefined;
   let key: string | undefined;
   for (const base of certsDirs) {
-    // Docker names the directory host:port; containerd also accepts a colon-less form.
-    for (const name of [host, host.replace(':', '_')]) {
-      const dir = join(base, name);
-      if (!existsSync(dir)) continue;
-      for (const file of readdirSync(dir).sort()) {
-        if (file.endsWith('.crt')) ca.push(readFileSync(join(dir, file), 'utf8'));
-        if (file.endsWith('.cert') && cert === undefined) {
-          const keyFile = join(dir, `${file.slice(0, -'.cert'.length)}.key`);
-          if (!existsSync(keyFile)) {
-            throw new RegistryError({
-              kind: 'transport',
-              op: 'load client certificate',
-              path: join(dir, file),
-              hint: `the matching key ${keyFile} is missing`,
-            });
-          }
-          cert = readFileSync(join(dir, file), 'utf8');
-          key = readFileSync(keyFile, 'utf8');
+    // Docker and podman name the directory host:port.
+    const dir = join(base, host);
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir).sort()) {
+      if (file.endsWith('.crt')) ca.push(readFileSync(join(dir, file), 'utf8'));
+      if (file.endsWith('.cert') && cert === undefined) {
+        const keyFile = join(dir, `${file.slice(0, -'.cert'.length)}.key`);
+        if (!existsSync(keyFile)) {
+          throw new RegistryError({
+            kind: 'transport',
+            op: 'load client certificate',
+            path: join(dir, file),
+            hint: `the matching key ${keyFile} is missing`,
+          });
         }
+        cert = readFileSync(join(dir, file), 'utf8');
+        key = readFileSync(keyFile, 'utf8');
       }
     }
   }
