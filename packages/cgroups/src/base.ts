@@ -91,12 +91,35 @@ export abstract class BaseCgroup implements Cgroup {
     }
   }
 
+  /**
+   * Turns controllers on for the children of `dir`. A controller no write needs may
+   * fail to enable (an ancestor with processes of its own, a threaded subtree) without
+   * harm, as runc treats it; one the plan writes to must be there.
+   */
   private enableControllers(dir: string, wanted: string[]): void {
     const available = (readOptional(dir, 'cgroup.controllers') ?? '').split(/\s+/);
     const enabled = (readOptional(dir, 'cgroup.subtree_control') ?? '').split(/\s+/);
+    const needed = new Set(
+      this.plan.writes.filter((w) => w.controller === 'unified').map((w) => w.file.split('.')[0]),
+    );
     for (const c of wanted) {
       if (!available.includes(c) || enabled.includes(c)) continue;
-      writeFile(dir, 'cgroup.subtree_control', `+${c}`);
+      try {
+        writeRaw(join(dir, 'cgroup.subtree_control'), `+${c}`);
+      } catch (e) {
+        if (!needed.has(c)) continue;
+        throw new CtrError({
+          stage: 'cgroups',
+          op: `enable the ${c} controller`,
+          path: join(dir, 'cgroup.subtree_control'),
+          errno: errnoValue(codeOf(e) ?? ''),
+          hint:
+            codeOf(e) === 'EBUSY'
+              ? `${dir} has processes of its own, and cgroup v2 enables controllers only below cgroups without them; use an absolute cgroupsPath outside it`
+              : `the ${c} controller is needed by linux.resources and cannot be enabled in ${dir}`,
+          cause: e,
+        });
+      }
     }
   }
 

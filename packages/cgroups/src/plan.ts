@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { CtrError } from '@ctr/sys';
 import { type CgroupHost, type CgroupMode, detectCgroups, V1_CONTROLLERS } from './detect.ts';
 import { compileDeviceRules } from './devices/program.ts';
@@ -72,8 +73,14 @@ export interface PlanCgroupOptions {
 export function planCgroup(linux: LinuxCgroupConfig | undefined, options: PlanCgroupOptions): CgroupPlan {
   const host = options.host ?? detectCgroups();
   const parsed = parseCgroupsPath(linux?.cgroupsPath, options.containerId);
-  const cgroupFor = (selfKey: string): string =>
-    cgroupInHierarchy(parsed, options.runtimeCgroup ?? host.self[selfKey] ?? '/');
+  const cgroupFor = (selfKey: string): string => {
+    let base = options.runtimeCgroup ?? host.self[selfKey] ?? '/';
+    // On the unified tree the runtime's own cgroup holds the runtime itself, and a
+    // cgroup with processes cannot enable controllers for children ("no internal
+    // processes"): relative paths go under its parent, as runc does.
+    if (selfKey === '' && options.runtimeCgroup === undefined) base = posix.dirname(base);
+    return cgroupInHierarchy(parsed, base);
+  };
   const warnings: string[] = [];
   const cgroup: Record<string, string> = {};
   const dirs: CgroupDir[] = [];

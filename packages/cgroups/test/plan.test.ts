@@ -32,11 +32,17 @@ describe('detectCgroups facts', () => {
   it('maps cgroups through a mount that shows a subtree (cgroup namespace)', () => {
     const host = cgroupHostFrom(
       '25 1 0:22 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n',
-      '0::/kubepods/pod1\n',
+      '0::/kubepods/pod1/runtime\n',
       'memory pids',
     );
-    const plan = planCgroup({ cgroupsPath: 'c1' }, { containerId: 'x', host });
+    const plan = planCgroup({ cgroupsPath: '/kubepods/pod1/c1' }, { containerId: 'x', host });
     expect(plan.dirs).toEqual([{ controller: 'unified', path: '/sys/fs/cgroup/pod1/c1' }]);
+  });
+
+  it('puts relative v2 paths next to the runtime, whose own cgroup holds processes (as runc)', () => {
+    const plan = planCgroup({ cgroupsPath: 'c1' }, { containerId: 'x', host: v2Host() });
+    expect(plan.dirs).toEqual([{ controller: 'unified', path: '/sys/fs/cgroup/user.slice/c1' }]);
+    expect(plan.enable.map((e) => e.dir)).toEqual(['/sys/fs/cgroup', '/sys/fs/cgroup/user.slice']);
   });
 });
 
