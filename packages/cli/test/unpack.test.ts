@@ -1,13 +1,16 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   busyboxImage,
+  DOCKER_REGISTRY,
   makeTmp,
   needsCommand,
+  needsPath,
   needsRoot,
   removeTmp,
   runnable,
+  startRegistry,
   writeOciLayout,
 } from '@ctr/testkit';
 import { SnapshotStore } from '@ctr/unpack';
@@ -106,12 +109,45 @@ describe.runIf(runnable('ctr unpack and ctr bundle', needsRoot()))('ctr unpack /
     expect(run.stdout).toBe('hello from the bundle\n');
   });
 
-  it('names the missing image and the flags it was given', () => {
-    const r = ctr('unpack', '--store', store, 'nope:latest', join(tmp, 'none'));
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/nope:latest/);
+  it('refuses --overlay with --flat', () => {
     expect(ctr('unpack', '--overlay', '--flat', '--store', store, 'busybox', join(tmp, 'x')).stderr).toMatch(
       /exclude each other/,
     );
+  });
+
+  it.runIf(
+    runnable(
+      'ctr unpack pulls from a registry',
+      needsCommand('skopeo'),
+      needsPath(DOCKER_REGISTRY, 'docker-registry'),
+    ),
+  )('pulls an image that is not in the store, then unpacks it', async () => {
+    const registry = await startRegistry();
+    try {
+      const ref = `${registry.host}/ctr/busybox:1`;
+      execFileSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${store}:busybox`, `docker://${ref}`], {
+        stdio: 'pipe',
+      });
+      const dir = join(tmp, 'pulled');
+      const empty = join(tmp, 'empty-store');
+      const r = ctr('unpack', '--store', empty, '--plain-http', '--quiet', ref, dir);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(statSync(join(dir, 'bin/busybox')).isFile()).toBe(true);
+      expect(existsSync(join(empty, 'index.json'))).toBe(true);
+      const missing = ctr(
+        'unpack',
+        '--store',
+        empty,
+        '--plain-http',
+        '--quiet',
+        `${registry.host}/nope:1`,
+        dir,
+      );
+      expect(missing.status).not.toBe(0);
+      expect(missing.stderr).toMatch(/nope/);
+    } finally {
+      await registry.stop();
+    }
   });
 });
