@@ -88,7 +88,13 @@ export function integer(range: readonly [bigint, bigint], label = 'integer'): Ch
     if (typeof v === 'bigint') n = v;
     else if (typeof v === 'number' && Number.isInteger(v)) n = BigInt(v);
     else return issue(out, path, `expected ${label}, got ${describe(v)}`);
-    if (n < min || n > max) issue(out, path, `${n} is out of range ${min}..${max}`);
+    if (n < min || n > max) {
+      issue(
+        out,
+        path,
+        label === 'integer' ? `${n} is out of range ${min}..${max}` : `expected ${label}, got ${n}`,
+      );
+    }
   };
 }
 

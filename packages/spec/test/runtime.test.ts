@@ -75,6 +75,45 @@ describe('parseRuntimeConfig', () => {
     );
   });
 
+  it('checks the linux, hooks and annotations rules of the spec', () => {
+    const doc = valid();
+    const linux = doc.linux ?? {};
+    const bad = {
+      ...doc,
+      annotations: { '': 'x', ok: 'y' },
+      hooks: { poststart: [{ path: 'hook.sh' }], prestart: [{ path: '/bin/true', timeout: 0 }] },
+      linux: {
+        ...linux,
+        devices: [{ path: '/dev/fuse', type: 'c' }],
+        resources: { devices: [{ allow: true, access: 'rwx' }], pids: {} },
+        seccomp: {
+          defaultAction: 'SCMP_ACT_ERRNO',
+          syscalls: [
+            { names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] },
+          ],
+        },
+        rootfsPropagation: 'rshared-ish',
+        timeOffsets: { realtime: { secs: 1 } },
+      },
+    };
+    const r = parseRuntimeConfig(bad);
+    expect(r.ok ? [] : r.errors).toEqual([
+      { path: 'hooks.prestart[0].timeout', message: 'expected integer greater than zero, got 0' },
+      { path: 'hooks.poststart[0].path', message: 'must be an absolute path, got "hook.sh"' },
+      { path: 'annotations[""]', message: 'must not be empty' },
+      {
+        path: 'linux.resources.devices[0].access',
+        message: 'expected a combination of r, w and m, got "rwx"',
+      },
+      { path: 'linux.resources.pids.limit', message: 'is required' },
+      { path: 'linux.devices[0].major', message: 'is required for device type c' },
+      { path: 'linux.devices[0].minor', message: 'is required for device type c' },
+      { path: 'linux.seccomp.syscalls[0].args[0].index', message: 'expected argument index (0..5), got 6' },
+      { path: 'linux.rootfsPropagation', message: expect.stringMatching(/^expected one of private, shared/) },
+      { path: 'linux.timeOffsets.realtime', message: 'expected one of boottime, monotonic, got "realtime"' },
+    ]);
+  });
+
   it('keeps uint64 values exact through parse and serialize', () => {
     const text = JSON.stringify(valid()).replace('"hard":1024', '"hard":18446744073709551615');
     const config = expectValid(parseRuntimeConfig(text), 'config.json');
