@@ -77,6 +77,16 @@ for (const { driver, missing } of drivers)
         expect(stats.memory.usage.limit).toBe(limit);
       });
 
+      it('stops reporting events once the cgroup is deleted', async () => {
+        const cg = make('watchdel');
+        const events: CgroupEvent[] = [];
+        const watch = cg.watchEvents((e) => events.push(e));
+        await cg.delete();
+        await new Promise((r) => setTimeout(r, 150));
+        watch.close();
+        expect(events).toEqual([]);
+      });
+
       it('stops a fork loop at the pids limit', async () => {
         const cg = make('pids', { pids: { limit: 8 } });
         const loop = await startInside(cg, 'for i in $(seq 30); do sleep 30 & done; echo forked; wait');

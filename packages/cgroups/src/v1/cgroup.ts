@@ -313,7 +313,7 @@ function accessString(bits: number): string {
 }
 
 /** devices.list in deny-by-default mode ("c 1:3 rwm" lines); undefined when it allows by default. */
-export function parseDevicesList(text: string | undefined): DeviceException[] | undefined {
+function parseDevicesList(text: string | undefined): DeviceException[] | undefined {
   if (text === undefined) return undefined;
   const out: DeviceException[] = [];
   for (const l of text.split('\n')) {
