@@ -1,10 +1,12 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -145,6 +147,61 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
       expect(r.out).toMatch(/touch: \/newfile: Read-only file system/);
       expect(r.out).toMatch(/^shm-writable$/m);
       expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+    });
+
+    it('is seen from the host as a process with its own mount table and root', async () => {
+      const c = config();
+      const plan = planRootfs(c, { bundleDir: bundle, cgroups: readHostCgroups() });
+      const planFile = join(dir, 'outside.json');
+      writeFileSync(planFile, JSON.stringify({ plan }));
+      const launcher = spawn(
+        'unshare',
+        [
+          '--pid',
+          '--mount',
+          '--uts',
+          '--ipc',
+          '--propagation',
+          'unchanged',
+          '--fork',
+          process.execPath,
+          '--conditions=source',
+          fixture,
+          planFile,
+          '/bin/sh',
+          '-c',
+          'echo ready; read x',
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+      );
+      try {
+        await new Promise<void>((resolve, reject) => {
+          launcher.stdout.once('data', () => resolve());
+          launcher.once('exit', () => reject(new Error('the container exited early')));
+        });
+        const children = (pid: number) =>
+          readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+            .trim()
+            .split(' ')
+            .filter(Boolean)
+            .map(Number);
+        const init = children(launcher.pid!)[0]!;
+        const shell = children(init)[0]!;
+        const ns = (pid: number | 'self', t: string) => readlinkSync(`/proc/${pid}/ns/${t}`);
+        expect(ns(shell, 'mnt')).not.toBe(ns('self', 'mnt'));
+        expect(ns(shell, 'mnt')).toBe(ns(init, 'mnt'));
+        expect(ns(shell, 'net')).toBe(ns('self', 'net'));
+        expect(readdirSync(`/proc/${shell}/root`).sort()).toEqual(readdirSync(rootfs).sort());
+        const m = mountsOf(readFileSync(`/proc/${shell}/mountinfo`, 'utf8'));
+        expect(m.get('/')).toMatch(/ \/ ro,/);
+        expect(m.get('/dev/null')).toBeUndefined();
+        expect(m.get('/proc/sys')).toMatch(/ \/proc\/sys ro,/);
+        const st = statSync(`/proc/${shell}/root/dev/null`);
+        expect([st.isCharacterDevice(), st.rdev]).toEqual([true, 0x103]);
+      } finally {
+        launcher.stdin.end('\n');
+        await new Promise((r) => launcher.once('close', r));
+      }
     });
 
     it('mounts cgroup hierarchies of the container’s own cgroup namespace, read-only', () => {
