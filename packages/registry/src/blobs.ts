@@ -6,7 +6,14 @@ import { hasherFor } from './digest.ts';
 import { RegistryError } from './errors.ts';
 import type { Limiter } from './limit.ts';
 import type { Reference } from './reference.ts';
-import { type Endpoint, isAbort, isTransient, responseError, type Transport } from './transport.ts';
+import {
+  type Endpoint,
+  errorCode,
+  isAbort,
+  isTransient,
+  responseError,
+  type Transport,
+} from './transport.ts';
 import type { Descriptor } from './types.ts';
 
 export interface FetchBlobOptions {
@@ -50,6 +57,7 @@ export function blobStream(
     });
   }
   const { attempts } = transport.options.retry;
+  const what = `GET /v2/${ref.repository}/blobs/${descriptor.digest}`;
 
   async function open(ep: Endpoint): Promise<Dispatcher.ResponseData> {
     const res = await transport.send(ep, {
@@ -142,7 +150,11 @@ export function blobStream(
               cause: err,
             });
           }
-          await transport.backoff(failures, undefined, opts.signal);
+          await transport.backoff(
+            { what, reason: errorCode(err), attempt: failures, resumeAt: offset },
+            undefined,
+            opts.signal,
+          );
           continue;
         }
         if (offset === descriptor.size) break;
@@ -157,7 +169,11 @@ export function blobStream(
             hint: `the registry sent ${offset} of ${descriptor.size} bytes`,
           });
         }
-        await transport.backoff(failures, undefined, opts.signal);
+        await transport.backoff(
+          { what, reason: 'short body', attempt: failures, resumeAt: offset },
+          undefined,
+          opts.signal,
+        );
       }
       const digest = `${descriptor.digest.slice(0, descriptor.digest.indexOf(':'))}:${hash.digest('hex')}`;
       if (digest !== descriptor.digest) {

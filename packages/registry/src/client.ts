@@ -14,7 +14,14 @@ import {
 } from './manifests.ts';
 import { type BlobSource, type PushBlobOptions, type PushResult, pushBlobTo } from './push.ts';
 import { parseReference, type Reference } from './reference.ts';
-import { type Endpoint, isAbort, type RetryOptions, responseError, Transport } from './transport.ts';
+import {
+  type Endpoint,
+  isAbort,
+  type RetryEvent,
+  type RetryOptions,
+  responseError,
+  Transport,
+} from './transport.ts';
 import type { Descriptor, Platform } from './types.ts';
 
 export interface RegistryClientOptions {
@@ -36,6 +43,8 @@ export interface RegistryClientOptions {
   stallTimeoutMs?: number;
   /** Manifests above this size are refused before parsing (default 4 MiB). */
   maxManifestBytes?: number;
+  /** Told before every retry and resume (for progress output and debug logs). */
+  onRetry?: (event: RetryEvent) => void;
 }
 
 export const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs.d'];
@@ -70,6 +79,7 @@ export class RegistryClient {
       retry: { attempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, ...options.retry },
       userAgent: options.userAgent ?? 'ctr/0.1',
       stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+      onRetry: options.onRetry,
     });
   }
 

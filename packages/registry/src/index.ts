@@ -19,6 +19,6 @@ export {
 export { formatPlatform, hostPlatform, parsePlatform, platformMatches, selectPlatform } from './platform.ts';
 export type { BlobSource, PushBlobOptions, PushResult } from './push.ts';
 export { DOCKER_HUB, isValidDigest, makeReference, parseReference, type Reference } from './reference.ts';
-export type { RetryOptions } from './transport.ts';
+export type { RetryEvent, RetryOptions } from './transport.ts';
 export type { Descriptor, ImageIndex, ImageManifest, Platform } from './types.ts';
 export { INDEX_TYPES, MANIFEST_TYPES, MediaTypes } from './types.ts';

@@ -19,6 +19,19 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
+/** Told before each retry, for progress output and logs; carries no credentials or query strings. */
+export interface RetryEvent {
+  /** `GET /v2/<repo>/blobs/<digest>` and the like. */
+  what: string;
+  /** `HTTP 503`, an error code such as `ECONNRESET`, or `UND_ERR_BODY_TIMEOUT` for a stall. */
+  reason: string;
+  /** 1 for the first retry. */
+  attempt: number;
+  delayMs: number;
+  /** For a resumed download: the byte it resumes from. */
+  resumeAt?: number;
+}
+
 export interface TransportOptions {
   credentials: CredentialLookup;
   plainHttp: boolean | string[];
@@ -29,6 +42,7 @@ export interface TransportOptions {
   userAgent: string;
   /** A connection that sends no byte for this long is dropped and retried (default 30 s). */
   stallTimeoutMs: number;
+  onRetry: ((event: RetryEvent) => void) | undefined;
 }
 
 /** Where requests for a registry go: the registry itself or one of its mirrors. */
@@ -212,12 +226,17 @@ export class Transport {
     return agent;
   }
 
-  /** Waits before attempt `attempt` (1-based retry count), honouring Retry-After. */
-  async backoff(attempt: number, retryAfter: number | undefined, signal?: AbortSignal): Promise<void> {
+  /** Waits before retry `event.attempt` (backoff with jitter, or the server's Retry-After), telling onRetry first. */
+  async backoff(
+    event: Omit<RetryEvent, 'delayMs'>,
+    retryAfter: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const { baseDelayMs, maxDelayMs } = this.options.retry;
-    const exp = Math.min(baseDelayMs * 2 ** (attempt - 1), maxDelayMs);
-    const delay = retryAfter ?? exp / 2 + Math.random() * (exp / 2);
-    await sleep(delay, undefined, signal ? { signal } : undefined);
+    const exp = Math.min(baseDelayMs * 2 ** (event.attempt - 1), maxDelayMs);
+    const delayMs = Math.round(retryAfter ?? exp / 2 + Math.random() * (exp / 2));
+    this.options.onRetry?.({ ...event, delayMs });
+    await sleep(delayMs, undefined, signal ? { signal } : undefined);
   }
 
   /**
@@ -239,7 +258,7 @@ export class Transport {
         res = await this.#follow(ep, req, authorization);
       } catch (err) {
         if (!isTransient(err) || !idempotent || attempt >= attempts) throw this.#wrap(err, ep, req);
-        await this.backoff(attempt, undefined, req.signal);
+        await this.backoff({ what: describe(req), reason: errorCode(err), attempt }, undefined, req.signal);
         continue;
       }
       if (res.statusCode === 401 && !answered && replayable) {
@@ -258,7 +277,7 @@ export class Transport {
       if (RETRY_STATUSES.has(res.statusCode) && idempotent && attempt < attempts) {
         res.body.resume();
         await this.backoff(
-          attempt,
+          { what: describe(req), reason: `HTTP ${res.statusCode}`, attempt },
           retryAfterMs(res.headers['retry-after'], this.options.retry.maxDelayMs),
           req.signal,
         );
@@ -339,6 +358,15 @@ export class Transport {
     await Promise.all([...this.#agents.values()].map((a) => a.close()));
     this.#agents.clear();
   }
+}
+
+function describe(req: SendRequest): string {
+  return `${req.method} ${pathOnly(req.target.replace(/^https?:\/\/[^/]+/, ''))}`;
+}
+
+/** The error code of a failure (ECONNRESET, UND_ERR_SOCKET ...), or its name. */
+export function errorCode(err: unknown): string {
+  return (err as { code?: string }).code ?? (err instanceof Error ? err.name : 'error');
 }
 
 /** A URL's path without its query string (which may hold signed credentials). */

@@ -15,8 +15,8 @@ import {
   startFaultProxy,
   startRegistry,
 } from '@ctr/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient, RegistryError, staticCredentials } from '../src/index.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RegistryClient, RegistryError, type RetryEvent, staticCredentials } from '../src/index.ts';
 import { collect, pushImage } from './push-image.ts';
 
 describe.runIf(
@@ -37,6 +37,10 @@ describe.runIf(
   });
   afterAll(async () => registry?.stop());
 
+  let retries: RetryEvent[] = [];
+  beforeEach(() => {
+    retries = [];
+  });
   const start = async (opts: { stallTimeoutMs?: number; attempts?: number } = {}) => {
     proxy = await startFaultProxy(registry.url);
     client = new RegistryClient({
@@ -44,6 +48,7 @@ describe.runIf(
       credentials: staticCredentials({}),
       retry: { baseDelayMs: 10, maxDelayMs: 2000, attempts: opts.attempts ?? 5 },
       ...(opts.stallTimeoutMs ? { stallTimeoutMs: opts.stallTimeoutMs } : {}),
+      onRetry: (e) => retries.push(e),
     });
   };
   afterEach(async () => {
@@ -65,6 +70,9 @@ describe.runIf(
     const bytes = await collect(client.fetchBlob(repo(), layer().descriptor));
     expect(bytes.equals(layer().bytes)).toBe(true);
     expect(blobGets().map((r) => r.range)).toEqual([undefined, 'bytes=100000-']);
+    expect(retries).toMatchObject([
+      { what: `GET /v2/faults/busybox/blobs/${layer().descriptor.digest}`, attempt: 1, resumeAt: 100_000 },
+    ]);
   });
 
   it('skips what it has when the server ignores the Range and sends everything', async () => {
@@ -96,6 +104,13 @@ describe.runIf(
     const bytes = await collect(client.fetchBlob(repo(), layer().descriptor));
     expect(bytes.equals(layer().bytes)).toBe(true);
     expect(proxy.requests.map((r) => r.status)).toEqual([500, 500, 200, 429, 200]);
+    expect(retries.map((e) => [e.reason, e.attempt])).toEqual([
+      ['HTTP 500', 1],
+      ['HTTP 500', 2],
+      ['HTTP 429', 1],
+    ]);
+    // Retry-After: 1 is honoured as given.
+    expect(retries[2]?.delayMs).toBe(1000);
   });
 
   it('gives up after the retry limit with a typed error carrying the status', async () => {
