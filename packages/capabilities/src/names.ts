@@ -2,9 +2,15 @@ import { CAPABILITY_NAMES, type CapabilityName } from '@ctr/sys';
 
 const numbers = new Map<string, number>(CAPABILITY_NAMES.map((n, i) => [n, i]));
 
-/** The number of a capability name (`CAP_CHOWN` → 0), or undefined for a name ctr does not know. */
+/**
+ * The number of a capability name (`CAP_CHOWN` → 0; `CAP_41` for one newer than ctr's
+ * table), or undefined for a name ctr does not know.
+ */
 export function capabilityNumber(name: string): number | undefined {
-  return numbers.get(name);
+  const known = numbers.get(name);
+  if (known !== undefined) return known;
+  const n = /^CAP_(\d{1,2})$/.exec(name)?.[1];
+  return n === undefined ? undefined : Number(n);
 }
 
 /** The name of a capability number, or `CAP_<n>` for one newer than ctr's table. */

@@ -15,7 +15,7 @@ import type {
 } from '@ctr/spec';
 import { type CapabilityName, CtrError, RLIM_INFINITY } from '@ctr/sys';
 import type { PrivilegesHost } from './host.ts';
-import { capabilityMask, capabilityNumber, knownCapabilities } from './names.ts';
+import { capabilityMask, capabilityName, capabilityNumber, knownCapabilities } from './names.ts';
 
 export type PrivilegeOp =
   | { op: 'setrlimit'; type: RlimitType; soft: bigint; hard: bigint }
@@ -34,7 +34,8 @@ export type PrivilegeOp =
   | { op: 'personality'; domain: LinuxPersonalityDomain }
   | { op: 'apparmorProfile'; profile: string }
   | { op: 'selinuxLabel'; label: string }
-  | { op: 'dropBounding'; caps: CapabilityName[] }
+  /** Names; a capability newer than ctr's table is named `CAP_<n>`. */
+  | { op: 'dropBounding'; caps: string[] }
   | { op: 'keepCaps'; on: boolean }
   | { op: 'setgroups'; gids: number[] }
   | { op: 'setresgid'; gid: number }
@@ -118,9 +119,13 @@ export function planPrivileges(
   const sets = caps ? resolveSets(caps, host, warnings) : undefined;
   if (sets) {
     const keep = new Set<string>(sets.bounding);
-    const drop = knownCapabilities(host.lastCap).filter(
-      (c) => !keep.has(c) && (host.bounding >> BigInt(capabilityNumber(c) ?? 0)) & 1n,
-    );
+    // Every capability the kernel knows, named by ctr or not: a kernel newer than ctr
+    // must not leave its new capabilities in the container's bounding set.
+    const drop: string[] = [];
+    for (let cap = 0; cap <= host.lastCap; cap++) {
+      const name = capabilityName(cap);
+      if (!keep.has(name) && (host.bounding >> BigInt(cap)) & 1n) drop.push(name);
+    }
     if (drop.length > 0) ops.push({ op: 'dropBounding', caps: drop });
   } else {
     warnings.push(

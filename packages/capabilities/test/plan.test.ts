@@ -82,6 +82,20 @@ describe('planPrivileges', () => {
     expect(plan.warnings[0]).toMatch(/process.capabilities is not set/);
   });
 
+  it('drops capabilities of a kernel newer than its own table from the bounding set', () => {
+    const plan = planPrivileges(
+      { user: { uid: 0, gid: 0 }, cwd: '/', capabilities: { bounding: ['CAP_KILL'] } },
+      host({ lastCap: 42, bounding: (1n << 43n) - 1n }),
+    );
+    const drop = plan.ops.find((o) => o.op === 'dropBounding');
+    expect(drop?.op === 'dropBounding' && drop.caps.slice(-3)).toEqual([
+      'CAP_CHECKPOINT_RESTORE',
+      'CAP_41',
+      'CAP_42',
+    ]);
+    expect(capabilityNumber('CAP_42')).toBe(42);
+  });
+
   it('warns about names the kernel does not know', () => {
     const plan = planPrivileges(
       {
