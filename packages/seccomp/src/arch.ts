@@ -102,3 +102,26 @@ export function syscallNumber(arch: SeccompArch, name: string): number | undefin
   const syscalls = ARCHES[arch].syscalls;
   return Object.hasOwn(syscalls, name) ? syscalls[name] : undefined;
 }
+
+const sorted = new Map<SeccompArch, [number, string][]>();
+
+/** The syscalls of an architecture numbered lo..hi, in number order. */
+export function syscallsInRange(arch: SeccompArch, lo: number, hi: number): string[] {
+  let list = sorted.get(arch);
+  if (!list) {
+    list = Object.entries(ARCHES[arch].syscalls)
+      .map(([name, nr]): [number, string] => [nr, name])
+      .sort((a, b) => a[0] - b[0]);
+    sorted.set(arch, list);
+  }
+  let first = 0;
+  let end = list.length;
+  while (first < end) {
+    const mid = (first + end) >> 1;
+    if (list[mid]![0] < lo) first = mid + 1;
+    else end = mid;
+  }
+  const out: string[] = [];
+  for (let i = first; i < list.length && list[i]![0] <= hi; i++) out.push(list[i]![1]);
+  return out;
+}

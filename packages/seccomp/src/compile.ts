@@ -16,6 +16,7 @@ import {
   findArch,
   nativeArch,
   type SeccompArch,
+  syscallsInRange,
   X32_SYSCALL_BIT,
 } from './arch.ts';
 import { Assembler } from './assemble.ts';
@@ -406,8 +407,7 @@ function ranges(byNr: Map<number, Rule[]>, defaultRet: number, enosysAbove?: num
 
 function emitTree(asm: Assembler, arch: ArchInfo, list: Range[], defaultRet: number): void {
   const names = (lo: number, hi: number): string => {
-    const found: string[] = [];
-    for (const [name, nr] of Object.entries(arch.syscalls)) if (nr >= lo && nr <= hi) found.push(name);
+    const found = syscallsInRange(arch.name, lo, hi);
     if (found.length === 0) return lo === hi ? `nr ${lo}` : `nr ${lo}..${hi}`;
     return found.length <= 4
       ? found.join(' ')
