@@ -54,6 +54,14 @@ describe('ctr spec', () => {
   );
 });
 
+describe('ctr spec errors', () => {
+  it('names a missing bundle directory', () => {
+    const r = ctr('spec', '--bundle', join(tmp, 'no', 'such'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/cli: write config.json .*no\/such\/config.json — ENOENT/);
+  });
+});
+
 describe('ctr validate', () => {
   it('prints every error with its JSON path and exits 1', () => {
     const b = dir('bad');

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultRuntimeConfig, serializeJson } from '@ctr/spec';
 import { CtrError } from '@ctr/sys';
@@ -18,17 +18,21 @@ namespace mapping the caller's ids.`,
   async run({ values }) {
     const bundle = (values.bundle as string | undefined) ?? '.';
     const path = join(bundle, 'config.json');
-    if (existsSync(path)) {
+    const config = defaultRuntimeConfig({ rootless: values.rootless === true });
+    try {
+      // 'wx': never overwrite an existing config.json, without a check-then-write race.
+      // No trailing newline, as runc writes it: scripts that diff against runc's output match.
+      writeFileSync(path, serializeJson(config, '\t'), { mode: 0o666, flag: 'wx' });
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
       throw new CtrError({
         stage: 'cli',
         op: 'write config.json',
         path,
-        hint: 'File exists. Remove it first',
+        hint: code === 'EEXIST' ? 'File exists. Remove it first' : (cause as Error).message,
+        cause,
       });
     }
-    const config = defaultRuntimeConfig({ rootless: values.rootless === true });
-    // No trailing newline, as runc writes it: scripts that diff against runc's output match.
-    writeFileSync(path, serializeJson(config, '\t'), { mode: 0o666 });
     return 0;
   },
 });
