@@ -273,6 +273,13 @@ export class ImageStore {
       architecture: config.architecture,
       ...(config.variant ? { variant: config.variant } : {}),
     };
+    if (!index && platform && !platformMatches(platform, plat)) {
+      // A pull stores one platform's manifest under the name; another platform is another pull.
+      throw imageError(
+        `resolve ${top.digest}`,
+        `the stored image is for ${formatPlatform(plat)}, not ${formatPlatform(platform)}; pull it with --platform ${formatPlatform(platform)}`,
+      );
+    }
     return index
       ? { descriptor, manifest, config, platform: plat, index }
       : { descriptor, manifest, config, platform: plat };

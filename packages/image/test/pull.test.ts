@@ -142,6 +142,34 @@ describe.runIf(
     expect(inspected.config.architecture).toBe(other.platform.architecture);
   });
 
+  it('a dropped connection is resumed and a corrupted blob is refused, leaving nothing visible', async () => {
+    const layer = image.layers[0]!.descriptor;
+    const viaProxy = `${proxy.host}/test/busybox:latest`;
+    const store = freshStore();
+    proxy.inject({
+      method: 'GET',
+      path: new RegExp(`/blobs/${layer.digest}$`),
+      fault: { kind: 'drop', afterBytes: 32 * 1024 },
+    });
+    expect((await store.pull(viaProxy, { clientOptions: { plainHttp: true } })).digest).toBe(
+      image.manifest.descriptor.digest,
+    );
+
+    const bad = freshStore();
+    proxy.inject({
+      method: 'GET',
+      path: new RegExp(`/blobs/${layer.digest}$`),
+      fault: { kind: 'corrupt', atByte: 1000 },
+      times: 1,
+    });
+    await expect(
+      bad.pull(viaProxy, { clientOptions: { plainHttp: true, retry: { attempts: 1 } } }),
+    ).rejects.toThrow(/digest/);
+    expect(existsSync(join(bad.root, 'blobs', 'sha256', layer.digest.slice(7)))).toBe(false);
+    expect(readdirSync(join(bad.root, 'ingest')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(refNames(bad.root)).toEqual([]);
+  });
+
   it('a pull killed mid-layer leaves nothing visible, and the next pull completes', async () => {
     const store = freshStore();
     const layer = image.layers[0]!.descriptor;

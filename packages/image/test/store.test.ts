@@ -144,6 +144,9 @@ describe('refs, resolve, inspect, gc', () => {
     expect((await store.resolve(image.manifest.descriptor.digest)).descriptor.digest).toBe(
       image.manifest.descriptor.digest,
     );
+    await expect(
+      store.resolve('docker.io/library/busybox:latest', { platform: { os: 'linux', architecture: 's390x' } }),
+    ).rejects.toThrow(/stored image is for .* not linux\/s390x/);
     await store.removeRef('localhost:5000/test/busybox:1');
     expect((await store.list()).map((r) => r.ref)).toEqual(['docker.io/library/busybox:latest']);
     await expect(store.resolve('localhost:5000/test/busybox:1')).rejects.toThrow(
