@@ -48,6 +48,8 @@ export interface ApplyRootfsOptions {
    * tree at exactly that moment.
    */
   onResolved?: ((destination: string) => void) | undefined;
+  /** The pty slave of the container's terminal, for a plan with a `console` op. */
+  consoleFd?: number | undefined;
 }
 
 interface State {
@@ -103,6 +105,8 @@ function describe(op: RootfsOp): string {
       return `bind the host device ${op.path}`;
     case 'symlink':
       return `symlink ${op.path} -> ${op.target}`;
+    case 'console':
+      return 'bind the terminal on /dev/console';
     case 'pivotRoot':
       return 'pivot_root into the container root';
     case 'moveRoot':
@@ -183,6 +187,9 @@ function run(st: State, op: RootfsOp): void {
           symlinkat(op.target, parent, name);
         }
       });
+      return;
+    case 'console':
+      bindConsole(st);
       return;
     case 'pivotRoot':
       fchdir(st.rootfd);
@@ -325,6 +332,45 @@ function removeNonDir(parent: number, name: string): void {
   }
 }
 
+/**
+ * Binds the terminal onto /dev/console from its fd, never from a path: a path could be
+ * swapped by the container between check and mount (runc CVE-2025-52565).
+ */
+function bindConsole(st: State): void {
+  const fd = st.opts.consoleFd;
+  if (fd === undefined) {
+    throw new CtrError({
+      stage: 'rootfs',
+      op: 'bind the terminal on /dev/console',
+      hint: 'process.terminal is set: pass the pty slave fd as consoleFd to applyRootfs',
+    });
+  }
+  const tree = openTree(fd, '', OPEN_TREE.CLONE | AT.EMPTY_PATH);
+  try {
+    if (statx(tree, '', AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW).type !== S.IFCHR) {
+      throw new CtrError({
+        stage: 'rootfs',
+        op: 'bind the terminal on /dev/console',
+        hint: 'consoleFd is not a character device',
+      });
+    }
+    attach(st, tree, '/dev/console', 'file', NO_OPTIONS);
+  } finally {
+    close(tree);
+  }
+}
+
+const NO_OPTIONS: ParsedOptions = {
+  bind: true,
+  recursive: false,
+  attrSet: 0,
+  attrClr: 0,
+  recAttrSet: 0,
+  recAttrClr: 0,
+  propagation: [],
+  data: [],
+};
+
 function bindDevice(st: State, path: string): void {
   const tree = openTree(AT.FDCWD, path, OPEN_TREE.CLONE);
   try {
@@ -337,16 +383,7 @@ function bindDevice(st: State, path: string): void {
         hint: 'the host path is not a device node',
       });
     }
-    attach(st, tree, path, 'file', {
-      bind: true,
-      recursive: false,
-      attrSet: 0,
-      attrClr: 0,
-      recAttrSet: 0,
-      recAttrClr: 0,
-      propagation: [],
-      data: [],
-    });
+    attach(st, tree, path, 'file', NO_OPTIONS);
   } finally {
     close(tree);
   }

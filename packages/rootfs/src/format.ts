@@ -38,6 +38,8 @@ function opLine(op: RootfsOp): string {
       return `bind-device ${op.path}`;
     case 'symlink':
       return `symlink ${op.path} -> ${op.target}`;
+    case 'console':
+      return 'console /dev/console <- the terminal fd';
     case 'pivotRoot':
       return 'pivot_root';
     case 'moveRoot':

@@ -40,6 +40,8 @@ export type RootfsOp =
     }
   | { op: 'bindDevice'; path: string }
   | { op: 'symlink'; path: string; target: string }
+  /** Bind the container's terminal (the pty slave the runtime opened) onto /dev/console. */
+  | { op: 'console' }
   | { op: 'pivotRoot' }
   | { op: 'moveRoot' }
   | { op: 'sysctl'; key: string; path: string; value: string }
@@ -178,6 +180,7 @@ export function planRootfs(config: RootfsConfig, host: RootfsHost): RootfsPlan {
     });
   }
   for (const [path, target] of DEV_SYMLINKS) ops.push({ op: 'symlink', path, target });
+  if (config.process?.terminal) ops.push({ op: 'console' });
 
   ops.push(host.noPivot ? { op: 'moveRoot' } : { op: 'pivotRoot' });
 

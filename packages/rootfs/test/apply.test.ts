@@ -42,6 +42,8 @@ const UNSHARE: Record<string, string> = {
 function config(edit: (c: RuntimeConfig) => void = () => {}): RuntimeConfig {
   const c = defaultRuntimeConfig() as RuntimeConfig;
   c.linux!.namespaces = (c.linux!.namespaces ?? []).concat([{ type: 'cgroup' }]);
+  // The tests run without a terminal; the console test turns it on.
+  c.process!.terminal = false;
   edit(c);
   return c;
 }
@@ -53,12 +55,18 @@ function config(edit: (c: RuntimeConfig) => void = () => {}): RuntimeConfig {
 function run(
   c: RuntimeConfig,
   script: string,
-  opts: { plan?: (p: RootfsPlan) => void; swap?: object; noPivot?: boolean; unshare?: string[] } = {},
+  opts: {
+    plan?: (p: RootfsPlan) => void;
+    swap?: object;
+    noPivot?: boolean;
+    unshare?: string[];
+    console?: string;
+  } = {},
 ) {
   const plan = planRootfs(c, { bundleDir: bundle, cgroups: readHostCgroups(), noPivot: opts.noPivot });
   opts.plan?.(plan);
   const planFile = join(dir, 'plan.json');
-  writeFileSync(planFile, JSON.stringify({ plan, swap: opts.swap }));
+  writeFileSync(planFile, JSON.stringify({ plan, swap: opts.swap, console: opts.console }));
   const flags = (c.linux?.namespaces ?? [])
     .map((n) => UNSHARE[n.type])
     .filter((f): f is string => f !== undefined);
@@ -268,6 +276,21 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
       expect(r.out).toContain('/dev/null 1:3');
       expect(r.out).toContain('/dev/tty 5:0');
       expect(r.out).toMatch(/^null-ok$/m);
+    });
+
+    it('binds the terminal fd on /dev/console when process.terminal is set', () => {
+      const c = config((c) => {
+        c.process!.terminal = true;
+      });
+      const r = run(c, "stat -c '%n %t:%T' /dev/console; grep ' /dev/console ' /proc/self/mountinfo", {
+        console: '/dev/full',
+      });
+      expect(r.err).toBe('');
+      expect(r.out).toMatch(/^\/dev\/console 1:7$/m);
+      expect(r.out).toMatch(/ \/dev\/console /);
+      const missing = run(c, 'true');
+      expect(missing.status).toBe(97);
+      expect(missing.err).toMatch(/pass the pty slave fd as consoleFd/);
     });
 
     it('writes sysctls of the namespaces the container owns', () => {

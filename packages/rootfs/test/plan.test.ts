@@ -54,6 +54,17 @@ describe('planRootfs', () => {
     expect(lines).toContain('mount cgroup2 (cgroup) -> /sys/fs/cgroup [ro,nosuid,nodev,noexec,relatime]');
     expect(lines).toContain('mknod /dev/null c 1:3 mode=0666 uid=0 gid=0');
     expect(lines).toContain('symlink /dev/ptmx -> pts/ptmx');
+    // runc's default config asks for a terminal.
+    expect(lines.indexOf('console /dev/console <- the terminal fd')).toBe(lines.indexOf('pivot_root') - 1);
+    const noTty = formatRootfsPlan(
+      planRootfs(
+        base((c) => {
+          c.process!.terminal = false;
+        }),
+        host,
+      ),
+    );
+    expect(noTty).not.toContain('console /dev/console <- the terminal fd');
     const pivot = lines.indexOf('pivot_root');
     expect(lines.indexOf('readonly /proc/sys')).toBeGreaterThan(pivot);
     expect(lines.indexOf('mask /proc/kcore')).toBeGreaterThan(lines.indexOf('readonly /proc/sys'));
