@@ -17,6 +17,9 @@ export function codeOf(e: unknown): string | undefined {
 function hintFor(code: string | undefined, file: string): string | undefined {
   switch (code) {
     case 'ENOENT':
+      if (file.startsWith('memory.memsw') || file.startsWith('memory.swap')) {
+        return `the kernel offers no ${file}: swap accounting is off (boot with swapaccount=1, or drop memory.swap)`;
+      }
       return `the kernel offers no ${file} here: its controller is not mounted or not enabled for this cgroup, or the kernel lacks the feature`;
     case 'EINVAL':
       return `the kernel rejected the value for ${file} (out of range, or inconsistent with a related limit)`;
