@@ -14,7 +14,7 @@ afterAll(() => removeTmp(dir));
 function child(profile: LinuxSeccomp, ...args: string[]) {
   return spawnSync(process.execPath, ['--conditions=source', CHILD, JSON.stringify(profile), ...args], {
     encoding: 'utf8',
-    cwd: import.meta.dirname,
+    cwd: dir,
   });
 }
 
@@ -28,6 +28,28 @@ describe.runIf(runnable('installing seccomp filters', needsRoot()))('installSecc
     const r = child(denyMkdir(18), 'mkdir', join(dir, 'denied'));
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ mkdir: 'EXDEV' });
+  });
+
+  it('kills the process with SIGSYS for KILL_PROCESS and lets LOG through', () => {
+    const kill = child(
+      {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_KILL_PROCESS' }],
+      },
+      'mkdir',
+      join(dir, 'killed'),
+    );
+    expect(kill.signal).toBe('SIGSYS');
+    expect(kill.stdout).toBe('');
+    const log = child(
+      {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_LOG' }],
+      },
+      'mkdir',
+      join(dir, 'logged'),
+    );
+    expect(JSON.parse(log.stdout)).toEqual({ mkdir: 'ok' });
   });
 
   it('compares arguments: only the matching mode is denied', () => {
@@ -82,7 +104,7 @@ describe.runIf(runnable('installing seccomp filters', needsRoot()))('installSecc
           'mkdir',
           dir,
         ],
-        { encoding: 'utf8', cwd: import.meta.dirname },
+        { encoding: 'utf8', cwd: dir },
       );
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(/seccomp: install the filter: EACCES — set no_new_privs first/);
@@ -127,7 +149,7 @@ describe.runIf(runnable('installing seccomp filters', needsRoot()))('installSecc
           process.execPath,
           ['--conditions=source', CHILD, JSON.stringify(profile), 'notify', join(dir, 'n')],
           {
-            cwd: import.meta.dirname,
+            cwd: dir,
           },
         );
         let stdout = '';
