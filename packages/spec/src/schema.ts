@@ -7,7 +7,7 @@ export type Check = (value: unknown, path: string, out: SpecIssue[]) => void;
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
-export function fieldPath(path: string, key: string): string {
+function fieldPath(path: string, key: string): string {
   const part = IDENT.test(key) ? key : `[${JSON.stringify(key)}]`;
   if (path === '$') return part.startsWith('[') ? `$${part}` : part;
   return part.startsWith('[') ? `${path}${part}` : `${path}.${part}`;
@@ -73,7 +73,6 @@ export function oneOf(values: readonly string[]): Check {
 
 /** Integer ranges of the Go types the spec's schema uses. */
 export const Range = {
-  uint8: [0n, 0xffn],
   uint16: [0n, 0xffffn],
   int32: [-(2n ** 31n), 2n ** 31n - 1n],
   uint32: [0n, 2n ** 32n - 1n],
@@ -98,7 +97,6 @@ export function integer(range: readonly [bigint, bigint], label = 'integer'): Ch
   };
 }
 
-export const uint8 = integer(Range.uint8);
 export const uint16 = integer(Range.uint16);
 export const int32 = integer(Range.int32);
 export const uint32 = integer(Range.uint32);
