@@ -127,6 +127,13 @@ export function planRootfs(config: RootfsConfig, host: RootfsHost): RootfsPlan {
     const where = `mounts[${i}]`;
     const destination = containerPath(m.destination);
     if (destination === '/') throw fail(where, 'a mount cannot cover the root; use root.path', m.destination);
+    if (m.uidMappings?.length || m.gidMappings?.length) {
+      throw fail(
+        where,
+        'id-mapped mounts (mounts[].uidMappings/gidMappings) are not supported by ctr yet',
+        destination,
+      );
+    }
     const options = parseMountOptions(m.options ?? [], where);
     const type = m.type ?? (options.bind ? 'bind' : '');
     if (options.bind || type === 'bind') {

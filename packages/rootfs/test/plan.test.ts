@@ -156,6 +156,16 @@ describe('planRootfs', () => {
     [(c: RuntimeConfig) => c.mounts!.push({ destination: '/x' }), /a mount needs a type/],
     [
       (c: RuntimeConfig) =>
+        c.mounts!.push({
+          destination: '/x',
+          source: '/y',
+          options: ['bind'],
+          uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+        }),
+      /id-mapped mounts .* are not supported/,
+    ],
+    [
+      (c: RuntimeConfig) =>
         c.mounts!.push({ destination: '/x', source: '/y', options: ['rbind', 'size=1m'] }),
       /filesystem options have no effect on a bind mount: size=1m/,
     ],
