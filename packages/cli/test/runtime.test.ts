@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultRuntimeConfig } from '@ctr/spec';
 import { makeBusyboxRootfs, makeTmp, needsRoot, removeTmp, runnable } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -36,12 +37,8 @@ function ctr(...args: string[]) {
 function bundle(name: string, args: string[]): string {
   const dir = join(tmp, name);
   makeBusyboxRootfs(join(dir, 'rootfs'));
-  const config = {
-    ociVersion: '1.2.0',
-    process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ['PATH=/usr/bin:/bin'], cwd: '/' },
-    root: { path: 'rootfs' },
-    linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }] },
-  };
+  const config = defaultRuntimeConfig();
+  config.process = { ...config.process!, terminal: false, args };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   return dir;
 }
@@ -71,7 +68,7 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
       expect(refused.stderr).toContain('cannot delete container c1 that is not stopped: running');
 
       expect(ctr('kill', 'c1', 'KILL').status).toBe(0);
-      for (let i = 0; i < 500 && JSON.parse(ctr('state', 'c1').stdout).status !== 'stopped'; i++);
+      for (let i = 0; i < 100 && JSON.parse(ctr('state', 'c1').stdout).status !== 'stopped'; i++);
       const notRunning = ctr('kill', 'c1', '9');
       expect(notRunning.status).toBe(1);
       expect(notRunning.stderr).toContain('container not running');
@@ -81,7 +78,7 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
       expect(missing.status).toBe(1);
       expect(missing.stderr).toContain('container c1 does not exist');
       expect(ctr('delete', '--force', 'c1').status).toBe(0);
-    });
+    }, 300_000);
 
     it('run exits with the container status and writes errors to --log as JSON', () => {
       const b = bundle('b2', ['sh', '-c', 'exit 42']);
@@ -112,7 +109,7 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
       const line = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!);
       expect(line).toMatchObject({ level: 'error' });
       expect(line.msg).toContain('exec: "missing-binary": executable file not found in $PATH');
-    });
+    }, 300_000);
 
     it('run --detach leaves the container running', () => {
       const b = bundle('b4', ['sleep', '100']);

@@ -1,6 +1,7 @@
 export { type Bundle, type BundleConfig, type Hook, type HookName, loadBundle } from './bundle.ts';
 export { runHook, runHooks } from './hooks.ts';
 export { validateId } from './ids.ts';
+export { pause, processes, resume, stats, update } from './operations/cgroup.ts';
 export { type CreatedContainer, type CreateOptions, create } from './operations/create.ts';
 export { type DeleteOptions, deleteContainer } from './operations/delete.ts';
 export { type KillOptions, kill } from './operations/kill.ts';

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,8 @@ import {
   type ChildExit,
   launchCommand,
   type NamespacesPlan,
+  restoreThreadNamespaces,
+  saveThreadNamespaces,
   spawnFromSacrificialThread,
 } from '@ctr/namespaces';
 import { CtrError, socketpair } from '@ctr/sys';
@@ -69,6 +71,30 @@ export class InitChannel {
   }
 }
 
+/**
+ * Spawns from the calling thread after moving it into the container's namespaces,
+ * then moves it back. Going back matters: the init pivot_roots inside the mount
+ * namespace it shares with this thread, and pivot_root moves the root of every
+ * thread of that namespace still at the old root, ours included.
+ */
+function spawnInOwnNamespaces(
+  plan: NamespacesPlan,
+  file: string,
+  args: string[],
+  stdio: StdioFd[],
+): ChildProcess {
+  const cwd = process.cwd();
+  const types = [...plan.create, ...plan.join.map((j) => j.type)].filter((t) => t !== 'user');
+  const saved = saveThreadNamespaces(types);
+  try {
+    applyNamespaces(plan);
+    return spawn(file, args, { stdio, detached: true, env: {}, cwd: '/' });
+  } finally {
+    restoreThreadNamespaces(saved);
+    process.chdir(cwd);
+  }
+}
+
 /** One stdio slot of the container: inherited from the runtime, /dev/null, or an fd. */
 export type StdioFd = 'inherit' | 'ignore' | number;
 
@@ -121,8 +147,7 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   let release = () => {};
   try {
     if (opts.launchOn === 'calling-thread') {
-      applyNamespaces(opts.namespaces);
-      const child = spawn(file, args, { stdio, detached: true, env: {}, cwd: '/' });
+      const child = spawnInOwnNamespaces(opts.namespaces, file, args, stdio);
       if (child.pid === undefined) {
         throw new CtrError({
           stage: 'runtime',

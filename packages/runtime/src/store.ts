@@ -9,7 +9,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CgroupPlan } from '@ctr/cgroups';
 import { CtrError } from '@ctr/sys';
 import type { BundleConfig } from './bundle.ts';
@@ -51,7 +51,8 @@ export class ContainerStore {
   readonly root: string;
 
   constructor(root: string = DEFAULT_ROOT) {
-    this.root = root;
+    // Absolute once: a later chdir (or a namespace switch) must not move the store.
+    this.root = resolve(root);
   }
 
   /** The directory of container `id`. */

@@ -22,7 +22,7 @@ try {
   process.exit(1);
 }
 try {
-  startProgram(boot, started.program, started.fifoFd);
+  startProgram(boot, started.program, started.fifoPath);
 } catch (e) {
   process.stderr.write(`ctr init: ${(e as Error).message}\n`);
   process.exit(127);

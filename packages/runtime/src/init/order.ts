@@ -4,6 +4,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { applyPrivileges, planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
 import { applyNamespaceOps } from '@ctr/namespaces';
+import { applyRootfs } from '@ctr/rootfs';
 import { compileSeccomp, installSeccomp, type SeccompProgram } from '@ctr/seccomp';
 import { AT, CtrError, O, openat, procFdPath, resetSignals } from '@ctr/sys';
 import { receive, send } from './channel.ts';
@@ -24,7 +25,7 @@ export interface Program {
  * Everything up to "created": runs on the init's only JavaScript thread, inside the
  * namespaces the launcher made and the cgroup the runtime placed it in.
  */
-export function setupContainer(boot: Bootstrap, syncFd: number): { program: Program; fifoFd: number } {
+export function setupContainer(boot: Bootstrap, syncFd: number): { program: Program; fifoPath: string } {
   const config = boot.config;
   const proc = config.process!;
   // 1. What unshare(1) could not do for us (uts names in namespaces it made).
@@ -48,9 +49,24 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
     }
   }
 
-  // 3. Root filesystem: mounts, /dev, pivot_root, sysctls, read-only and masked
-  //    paths: waiting for @ctr/rootfs (applyRootfs); until it lands the init stays
-  //    on the host's filesystem.
+  // Planned while the host's /proc is still there to probe (the container may mount none).
+  const privileges = planPrivileges(proc, probePrivilegesHost(), config.linux);
+
+  // 3. Root filesystem: propagation, mounts, /dev, pivot_root, sysctls, read-only
+  //    and masked paths. Afterwards no host path (the Node binary, this script, the
+  //    state directory) is reachable from the container (CVE-2019-5736).
+  applyRootfs(boot.rootfs);
+  let fifoPath: string;
+  try {
+    fifoPath = procFdPath(fifoFd);
+  } catch (cause) {
+    throw new CtrError({
+      stage: 'runtime',
+      op: 'find /proc/self/fd in the container',
+      hint: 'the runtime reopens its exec fifo through procfs: mount proc at /proc in config.json mounts',
+      cause,
+    });
+  }
 
   // 4. The seccomp filter is compiled now so a bad profile fails `create`.
   const seccomp = config.linux?.seccomp ? compileSeccomp(config.linux.seccomp) : undefined;
@@ -59,7 +75,7 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
   if (seccomp && !proc.noNewPrivileges) installSeccomp(seccomp);
 
   // 5. rlimits, oom score, bounding set, groups and ids, capabilities, no_new_privs.
-  applyPrivileges(planPrivileges(proc, probePrivilegesHost(), config.linux));
+  applyPrivileges(privileges);
 
   try {
     process.chdir(proc.cwd);
@@ -89,15 +105,15 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
   checkExecutable(args[0]!, path);
   return {
     program: { path, args, env, seccomp: seccomp && proc.noNewPrivileges ? seccomp : undefined },
-    fifoFd,
+    fifoPath,
   };
 }
 
 /** Blocks until `start`, then replaces the init with the program. Never returns. */
-export function startProgram(boot: Bootstrap, program: Program, fifoFd: number): never {
+export function startProgram(boot: Bootstrap, program: Program, fifoPath: string): never {
   // Reopening through procfs turns the O_PATH handle into a real open, which blocks
   // until `start` opens the fifo for reading.
-  const fifo = openSync(procFdPath(fifoFd), 'w');
+  const fifo = openSync(fifoPath, 'w');
   writeSync(fifo, '0');
   closeSync(fifo);
 

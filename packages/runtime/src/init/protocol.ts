@@ -1,4 +1,5 @@
 import type { NamespaceOp } from '@ctr/namespaces';
+import type { RootfsPlan } from '@ctr/rootfs';
 import type { BundleConfig } from '../bundle.ts';
 
 /** The fd on which the init talks to the runtime that launched it (stdio[3] of spawn). */
@@ -9,8 +10,8 @@ export interface Bootstrap {
   type: 'bootstrap';
   id: string;
   config: BundleConfig;
-  /** Host path of the root filesystem. */
-  rootfs: string;
+  /** How the root filesystem is built (@ctr/rootfs, planned by the runtime). */
+  rootfs: RootfsPlan;
   /** Host path of the exec fifo; the init opens it O_PATH before pivot_root. */
   execFifo: string;
   /** Extra fds after stdio that stay open in the program (--preserve-fds). */

@@ -2,8 +2,10 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { openCgroup, planCgroup } from '@ctr/cgroups';
 import { type ChildExit, planNamespaces } from '@ctr/namespaces';
+import { planRootfs, readHostCgroups } from '@ctr/rootfs';
 import { AT, CtrError, fchownat, mknodat, S } from '@ctr/sys';
 import { loadBundle } from '../bundle.ts';
+import { containerDeviceRules } from '../devices.ts';
 import { runHooks } from '../hooks.ts';
 import type { WireError } from '../init/protocol.ts';
 import { type InitChannel, type LaunchOn, launchInit, type StdioFd } from '../launcher.ts';
@@ -60,6 +62,7 @@ export async function create(opts: CreateOptions): Promise<CreatedContainer> {
 export async function createHeld(opts: CreateOptions): Promise<CreatedContainer> {
   const store = new ContainerStore(opts.root);
   const bundle = loadBundle(opts.bundle);
+  const pidFile = opts.pidFile !== undefined ? resolve(opts.pidFile) : undefined;
   const config = bundle.config;
   if (config.process?.terminal && !opts.consoleSocket) {
     throw new CtrError({
@@ -92,9 +95,18 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
   let release = () => {};
   try {
     const namespaces = planNamespaces(config);
+    const rootfs = planRootfs(config, {
+      bundleDir: bundle.dir,
+      noPivot: opts.noPivot ?? false,
+      cgroups: readHostCgroups(),
+    });
     // The cgroup exists, with its limits, before the init does: the init is moved in
     // before it is told to do anything the user's config controls.
-    const cgroupPlan = planCgroup(config.linux, { containerId: opts.id });
+    const linux = config.linux ?? {};
+    const cgroupPlan = planCgroup(
+      { ...linux, resources: { ...linux.resources, devices: containerDeviceRules(config) } },
+      { containerId: opts.id },
+    );
     record.cgroup = cgroupPlan;
     store.write(record);
     const cgroup = openCgroup(cgroupPlan);
@@ -125,7 +137,7 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
       type: 'bootstrap',
       id: opts.id,
       config,
-      rootfs: bundle.rootfs,
+      rootfs,
       execFifo: fifo,
       preserveFds: opts.preserveFds ?? 0,
       noPivot: opts.noPivot ?? false,
@@ -158,7 +170,7 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
     }
     record.status = 'created';
     store.write(record);
-    if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+    if (pidFile) writePidFile(pidFile, launched.pid);
   } catch (e) {
     channel?.close();
     await destroy(store, record);
@@ -172,10 +184,9 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
 
 /** Writes the pid file atomically (tmp + rename), as runc does, so a reader never sees it half written. */
 function writePidFile(path: string, pid: number): void {
-  const abs = resolve(path);
-  const tmp = join(dirname(abs), `.${process.pid}.pid`);
+  const tmp = join(dirname(path), `.${process.pid}.pid`);
   writeFileSync(tmp, String(pid));
-  renameSync(tmp, abs);
+  renameSync(tmp, path);
 }
 
 function fromWire(e: WireError): CtrError {
