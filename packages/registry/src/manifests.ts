@@ -176,7 +176,21 @@ export async function fetchManifestFrom(
     });
   }
   // The body's mediaType is covered by the digest; the Content-Type header is not.
-  const mediaType = parsed.mediaType ?? contentType;
+  // A manifest without a mediaType field (allowed by image-spec) takes the descriptor's,
+  // then a known Content-Type, then what its shape says it is.
+  const known = (t: string | undefined): string | undefined =>
+    t !== undefined && (INDEX_TYPES.includes(t) || MANIFEST_TYPES.includes(t)) ? t : undefined;
+  const shape = Array.isArray(parsed.manifests)
+    ? MediaTypes.ociIndex
+    : parsed.config !== undefined
+      ? MediaTypes.ociManifest
+      : undefined;
+  const mediaType =
+    parsed.mediaType ??
+    known(typeof expected === 'object' ? expected.mediaType : undefined) ??
+    known(contentType) ??
+    shape ??
+    contentType;
   if (
     parsed.mediaType !== undefined &&
     contentType &&
@@ -191,10 +205,7 @@ export async function fetchManifestFrom(
     });
   }
   const descriptor: Descriptor = { mediaType, digest, size: bytes.byteLength };
-  if (
-    INDEX_TYPES.includes(mediaType) ||
-    (parsed.mediaType === undefined && Array.isArray(parsed.manifests))
-  ) {
+  if (INDEX_TYPES.includes(mediaType)) {
     if (!Array.isArray(parsed.manifests))
       throw new RegistryError({
         kind: 'manifest',
@@ -204,7 +215,7 @@ export async function fetchManifestFrom(
       });
     return { kind: 'index', descriptor, mediaType, bytes, index: parsed as ImageIndex };
   }
-  if (MANIFEST_TYPES.includes(mediaType) || (parsed.mediaType === undefined && parsed.config !== undefined)) {
+  if (MANIFEST_TYPES.includes(mediaType)) {
     if (typeof parsed.config !== 'object' || !Array.isArray(parsed.layers)) {
       throw new RegistryError({
         kind: 'manifest',

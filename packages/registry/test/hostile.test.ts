@@ -134,4 +134,14 @@ describe.runIf(
     expect(err.kind).toBe('unsupported');
     expect(proxy.requests).toHaveLength(1);
   });
+
+  it('names a manifest without a mediaType field by its Content-Type or shape', async () => {
+    const bare = JSON.parse(image.manifest.bytes.toString());
+    delete bare.mediaType;
+    const bytes = Buffer.from(JSON.stringify(bare));
+    answer({ 'content-type': 'application/json' }, bytes);
+    expect((await client.getManifest(ref())).mediaType).toBe(MediaTypes.ociManifest);
+    answer({ 'content-type': MediaTypes.dockerManifest }, bytes);
+    expect((await client.getManifest(ref())).mediaType).toBe(MediaTypes.dockerManifest);
+  });
 });
