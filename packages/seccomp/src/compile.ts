@@ -154,7 +154,6 @@ export function compileSeccomp(profile: LinuxSeccomp, options: CompileOptions = 
   }
 
   let notify = false;
-  const known = new Set<string>();
   const mentioned = new Set<string>();
   const rulesByArch = new Map<SeccompArch, Map<number, Rule[]>>(
     architectures.map((a) => [a.name, new Map()]),
@@ -189,15 +188,11 @@ export function compileSeccomp(profile: LinuxSeccomp, options: CompileOptions = 
       for (const arch of architectures) {
         const byNr = rulesByArch.get(arch.name)!;
         const nr = Object.hasOwn(arch.syscalls, name) ? arch.syscalls[name] : undefined;
-        if (nr !== undefined) {
-          known.add(name);
-          appendRules(byNr, nr, rules);
-        }
+        if (nr !== undefined) appendRules(byNr, nr, rules);
         const via =
           arch.multiplexed && Object.hasOwn(arch.multiplexed, name) ? arch.multiplexed[name] : undefined;
         const muxNr = via && Object.hasOwn(arch.syscalls, via[0]) ? arch.syscalls[via[0]] : undefined;
         if (via === undefined || muxNr === undefined) continue;
-        known.add(name);
         // The multiplexer's other arguments point to memory seccomp cannot read, so
         // only the call number is checked. An unconditional rule, or one that denies,
         // carries over as is (libseccomp does the same); a conditional rule that lets
@@ -208,10 +203,12 @@ export function compileSeccomp(profile: LinuxSeccomp, options: CompileOptions = 
       }
     }
   });
-  for (const name of mentioned) {
-    if (architectures.some((a) => Object.hasOwn(a.syscalls, name))) known.add(name);
-  }
-  const skippedSyscalls = [...mentioned].filter((n) => !known.has(n)).sort();
+  const skippedSyscalls = [...mentioned]
+    .filter(
+      (n) =>
+        !architectures.some((a) => Object.hasOwn(a.syscalls, n) || Object.hasOwn(a.multiplexed ?? {}, n)),
+    )
+    .sort();
 
   // A syscall newer than the profile is one its author could not have meant to deny:
   // libc probes new calls (clone3, fchmodat2, …) and falls back only on ENOSYS, so
