@@ -9,6 +9,7 @@ import {
   type RegistryServer,
   removeTmp,
   runnable,
+  startFaultProxy,
   startRegistry,
   startTokenIssuer,
   type TestCerts,
@@ -256,6 +257,41 @@ describe.runIf(haveRegistry)('token auth', () => {
     expect(err).toMatchObject({ kind: 'auth', status: 401 });
     expect(err.message).not.toContain('wrong');
     await wrong.close();
+  });
+
+  it('fetches a new token when the registry rejects a cached one', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    const client = new RegistryClient({
+      plainHttp: true,
+      credentials: staticCredentials({ [proxy.host]: { username: 'bob', password: SECRET } }),
+    });
+    try {
+      await client.getManifest(`${proxy.host}/tok/img`);
+      const before = issuer.requests.length;
+      // As a registry does after rotating its signing key: the cached token is refused once.
+      proxy.inject({
+        path: /\/manifests\//,
+        fault: {
+          kind: 'respond',
+          status: 401,
+          headers: {
+            'www-authenticate': `Bearer realm="${issuer.realm}",service="${issuer.service}",scope="repository:tok/img:pull"`,
+          },
+        },
+      });
+      expect((await client.getManifest(`${proxy.host}/tok/img`)).descriptor.digest).toBe(
+        image.manifest.descriptor.digest,
+      );
+      expect(issuer.requests.length - before).toBe(1);
+      const manifestGets = proxy.requests.filter((r) => r.url.includes('/manifests/'));
+      expect(manifestGets.slice(-2).map((r) => [r.authorization, r.status])).toEqual([
+        [true, 401],
+        [true, 200],
+      ]);
+    } finally {
+      await client.close();
+      await proxy.stop();
+    }
   });
 
   it('reports rejected credentials at the token server without repeating them', async () => {
