@@ -6,6 +6,7 @@ interface BlobState {
   size: number;
   bytes: number;
   started: number;
+  finished: number;
   state: 'waiting' | 'fetching' | 'done' | 'cached';
 }
 
@@ -40,7 +41,7 @@ export function pullReporter(out: NodeJS.WriteStream, now: () => number = Date.n
       case 'resolved':
         out.write(`${e.ref}: ${e.manifest.digest}\n`);
         for (const b of e.blobs)
-          blobs.push({ digest: b.digest, size: b.size, bytes: 0, started: 0, state: 'waiting' });
+          blobs.push({ digest: b.digest, size: b.size, bytes: 0, started: 0, finished: 0, state: 'waiting' });
         draw(true);
         return;
       case 'blob-start': {
@@ -61,6 +62,7 @@ export function pullReporter(out: NodeJS.WriteStream, now: () => number = Date.n
         if (b) {
           b.state = e.cached ? 'cached' : 'done';
           b.bytes = b.size;
+          b.finished = now();
         }
         return draw(true);
       }
@@ -78,7 +80,7 @@ function barLine(b: BlobState, t: number): string {
   const frac = b.size > 0 ? Math.min(1, b.bytes / b.size) : 1;
   const full = Math.round(frac * BAR);
   const bar = `[${'='.repeat(Math.max(0, full - 1))}${full > 0 ? (full === BAR ? '=' : '>') : ''}${' '.repeat(BAR - full)}]`;
-  const secs = Math.max(0.001, (t - b.started) / 1000);
+  const secs = Math.max(0.001, ((b.state === 'done' ? b.finished : t) - b.started) / 1000);
   const rate = b.bytes / secs;
   const sizes = `${formatBytes(b.bytes)} / ${formatBytes(b.size)}`;
   if (b.state === 'done') return `${id}  ${bar}  ${sizes}  done in ${formatDuration(secs)}`;
