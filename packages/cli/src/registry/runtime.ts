@@ -20,4 +20,21 @@ export const runtimeCommands: Record<string, CommandEntry> = {
     load: () => import('../commands/runtime/delete.ts'),
   },
   list: { summary: 'list the containers under --root', load: () => import('../commands/runtime/list.ts') },
+  pause: {
+    summary: 'suspend every process of a container (cgroup freezer)',
+    load: () => import('../commands/runtime/pause.ts'),
+  },
+  resume: { summary: 'resume a paused container', load: () => import('../commands/runtime/resume.ts') },
+  ps: {
+    summary: 'list the processes running in a container',
+    load: () => import('../commands/runtime/ps.ts'),
+  },
+  events: {
+    summary: 'display container statistics (--stats once, or every --interval)',
+    load: () => import('../commands/runtime/events.ts'),
+  },
+  update: {
+    summary: 'update the resource limits of a container',
+    load: () => import('../commands/runtime/update.ts'),
+  },
 };
