@@ -7,14 +7,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import {
-  Annotation,
-  type Descriptor,
-  type ImageIndex,
-  INDEX_MEDIA_TYPES,
-  MANIFEST_MEDIA_TYPES,
-  MediaType,
-} from '@ctr/spec';
+import { Annotation, type Descriptor, type ImageIndex, MediaType } from '@ctr/spec';
 import tar from 'tar-stream';
 import { checkDigest } from './digest.ts';
 import { imageError } from './errors.ts';
@@ -209,30 +202,11 @@ function parseJson<T>(bytes: Buffer, name: string, path: string): T {
 
 /** Every blob an image needs must be in the store before it gets a name. */
 async function checkComplete(store: ImageStore, top: Descriptor, path: string): Promise<void> {
-  for (const d of await blobsOf(store, top)) {
+  for (const d of (await store.blobsOf(top)).values()) {
     if (!(await store.hasBlob(d))) {
       throw imageError(`import ${path}`, `blob ${d.digest} is referenced but missing from the archive`, path);
     }
   }
-}
-
-/** The descriptors an image consists of: itself, children of an index, config and layers. */
-export async function blobsOf(store: ImageStore, top: Descriptor): Promise<Descriptor[]> {
-  const out = new Map<string, Descriptor>();
-  const walk = async (d: Descriptor): Promise<void> => {
-    if (out.has(d.digest)) return;
-    out.set(d.digest, d);
-    if (!(await store.hasBlob(d))) return;
-    if (INDEX_MEDIA_TYPES.includes(d.mediaType)) {
-      for (const m of (await store.readJson<ImageIndex>(d)).manifests) await walk(m);
-    } else if (MANIFEST_MEDIA_TYPES.includes(d.mediaType)) {
-      const m = await store.readJson<{ config: Descriptor; layers: Descriptor[] }>(d);
-      await walk(m.config);
-      for (const l of m.layers) await walk(l);
-    }
-  };
-  await walk(top);
-  return [...out.values()];
 }
 
 /**
@@ -252,7 +226,7 @@ export async function exportArchive(store: ImageStore, refs: string[], path: str
       ...top,
       annotations: { ...top.annotations, [Annotation.RefName]: name, [CONTAINERD_IMAGE_NAME]: name },
     });
-    for (const d of await blobsOf(store, top)) blobs.set(d.digest, d);
+    await store.blobsOf(top, blobs);
     const r = await store.resolveDescriptor(top).catch(() => undefined);
     if (r) {
       const blobName = (d: Descriptor) => `blobs/${d.digest.replace(':', '/')}`;

@@ -370,24 +370,32 @@ export class ImageStore {
     return exportArchive(this, refs, path);
   }
 
-  /** Every blob digest reachable from index.json. Missing children are skipped. */
-  async reachable(): Promise<Set<string>> {
-    const seen = new Set<string>();
+  /**
+   * The descriptors an image consists of: itself, an index's children, a manifest's
+   * config, layers and subject. Blobs that are absent are listed but not descended into.
+   */
+  async blobsOf(top: Descriptor, into = new Map<string, Descriptor>()): Promise<Map<string, Descriptor>> {
     const walk = async (d: Descriptor): Promise<void> => {
-      if (seen.has(d.digest)) return;
-      seen.add(d.digest);
-      if (!(await this.hasBlob(d))) return;
+      if (into.has(d.digest)) return;
+      into.set(d.digest, d);
       const mt = d.mediaType;
-      if (INDEX_MEDIA_TYPES.includes(mt) || MANIFEST_MEDIA_TYPES.includes(mt) || mt === undefined) {
-        const doc = await this.readJson<Partial<ImageIndex & ImageManifest>>(d);
-        for (const child of doc.manifests ?? []) await walk(child);
-        if (doc.config) await walk(doc.config);
-        for (const layer of doc.layers ?? []) await walk(layer);
-        if (doc.subject) await walk(doc.subject);
-      }
+      if (!(INDEX_MEDIA_TYPES.includes(mt) || MANIFEST_MEDIA_TYPES.includes(mt)) || !(await this.hasBlob(d)))
+        return;
+      const doc = await this.readJson<Partial<ImageIndex & ImageManifest>>(d);
+      for (const child of doc.manifests ?? []) await walk(child);
+      if (doc.config) await walk(doc.config);
+      for (const layer of doc.layers ?? []) await walk(layer);
+      if (doc.subject) await walk(doc.subject);
     };
-    for (const m of (await this.layout.readIndex()).manifests) await walk(m);
-    return seen;
+    await walk(top);
+    return into;
+  }
+
+  /** Every blob digest reachable from index.json. */
+  async reachable(): Promise<Set<string>> {
+    const seen = new Map<string, Descriptor>();
+    for (const m of (await this.layout.readIndex()).manifests) await this.blobsOf(m, seen);
+    return new Set(seen.keys());
   }
 
   /**
