@@ -2,10 +2,12 @@
 // as the very last step before execve, so nothing the runtime still has to do runs
 // under the container's filter.
 import {
+  close,
+  connectUnix,
   prctlSetSeccompFilter,
   SysError,
   seccompSetModeFilter,
-  sendSeccompListenerFd,
+  sendFds,
   stageError,
 } from '@ctr/sys';
 import { SECCOMP_FILTER_FLAG, type SeccompProgram } from './compile.ts';
@@ -91,7 +93,12 @@ export function sendListenerFd(listenerPath: string, fd: number, handover: Liste
     state: handover.state,
   };
   try {
-    sendSeccompListenerFd(listenerPath, fd, Buffer.from(JSON.stringify(message)));
+    const sock = connectUnix(listenerPath);
+    try {
+      sendFds(sock, Buffer.from(JSON.stringify(message)), [fd]);
+    } finally {
+      close(sock);
+    }
   } catch (e) {
     throw stageError({
       stage: 'seccomp',
