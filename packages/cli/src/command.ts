@@ -25,6 +25,11 @@ export interface Command<O extends Options = Options> {
   options: O;
   /** Whether positional arguments are accepted. */
   positionals?: boolean;
+  /**
+   * Options end at the first positional argument; everything after it is passed on
+   * untouched (`ctr container run IMAGE ls -l`, `ctr exec ID sh -c …`).
+   */
+  stopAtPositional?: boolean;
   /** Exit status of the command. */
   run(args: {
     values: Record<string, unknown>;

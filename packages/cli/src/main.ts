@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { GlobalOptions } from './command.ts';
 import { logLine } from './log.ts';
+import { flagsBeforePositional, parseCommandArgs } from './parse.ts';
 import { commands } from './registry.ts';
 
 const globalFlags = {
@@ -87,7 +88,11 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined && !g.help ? 2 : 0;
   }
   const helpFor =
-    name === 'help' ? args[0]! : args.includes('--help') || args.includes('-h') ? name : undefined;
+    name === 'help'
+      ? args[0]!
+      : flagsBeforePositional(args).some((a) => a === '--help' || a === '-h')
+        ? name
+        : undefined;
   const entry = commands[helpFor ?? name];
   if (!entry) {
     process.stderr.write(`ctr: unknown command "${helpFor ?? name}"; see 'ctr help'\n`);
@@ -102,12 +107,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({
-      args,
-      options: command.options,
-      allowPositionals: command.positionals ?? false,
-      strict: true,
-    });
+    parsed = parseCommandArgs(command, args);
   } catch (e) {
     process.stderr.write(`ctr ${name}: ${(e as Error).message}\nUsage: ctr ${command.usage}\n`);
     return 2;

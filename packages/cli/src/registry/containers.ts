@@ -1,3 +1,8 @@
 import type { CommandEntry } from '../command.ts';
 
-export const containersCommands: Record<string, CommandEntry> = {};
+export const containersCommands: Record<string, CommandEntry> = {
+  container: {
+    summary: 'run images as containers, podman-style (container run|ls|stop|rm)',
+    load: () => import('../commands/containers/container.ts'),
+  },
+};

@@ -1,0 +1,146 @@
+// `ctr container run IMAGE`: store → unpack → config → runtime, and back again.
+// Composition only: each step's rules live in its package.
+import { openSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { knownCapabilities } from '@ctr/capabilities';
+import type { ImageStore, PullOptions } from '@ctr/image';
+import { deleteContainer, run as runtimeRun } from '@ctr/runtime';
+import { defaultSeccompProfile } from '@ctr/seccomp';
+import { Annotation, type Platform, serializeJson } from '@ctr/spec';
+import { capLastCap } from '@ctr/sys';
+import { SnapshotStore } from '@ctr/unpack';
+import { type ContainerMeta, ContainerRecords } from './records.ts';
+import { buildRunConfig, type RunOptions } from './run-config.ts';
+import { defaultSnapshotsDir, readRootfsFile, type UnpackMode, unpackImage } from './unpack-image.ts';
+
+export interface RunImageOptions extends RunOptions {
+  ref: string;
+  store: ImageStore;
+  records?: ContainerRecords | undefined;
+  /** The runtime's state directory (runc --root). */
+  runtimeRoot?: string | undefined;
+  name?: string | undefined;
+  /** Remove the container and its root when the program exits. */
+  rm?: boolean | undefined;
+  detach?: boolean | undefined;
+  /** Keep stdin attached (`-i`); otherwise the program reads /dev/null. */
+  interactive?: boolean | undefined;
+  rootMode?: UnpackMode | undefined;
+  snapshotsDir?: string | undefined;
+  platform?: Platform | undefined;
+  pull?: Omit<PullOptions, 'platform'> | undefined;
+  warn?: ((message: string) => void) | undefined;
+}
+
+export interface RunImageResult {
+  meta: ContainerMeta;
+  /** The program's exit status (128+signal when killed); 0 when detached. */
+  status: number;
+}
+
+/** Pulls when missing, makes the root, writes the config, runs it. */
+export async function runImage(opts: RunImageOptions): Promise<RunImageResult> {
+  const records = opts.records ?? new ContainerRecords();
+  const id = records.newId();
+  const name = opts.name ?? `ctr-${id.slice(0, 12)}`;
+  records.checkName(name);
+  const dir = records.dir(id);
+  const bundle = join(dir, 'bundle');
+  const rootfs = join(bundle, 'rootfs');
+  const rootMode = opts.rootMode ?? 'overlay';
+  const snapshotsDir = opts.snapshotsDir ?? defaultSnapshotsDir();
+  let runtimeCreated = false;
+  try {
+    const unpacked = await unpackImage({
+      store: opts.store,
+      ref: opts.ref,
+      target: rootfs,
+      mode: rootMode,
+      snapshotsDir,
+      id,
+      platform: opts.platform,
+      pull: (ref) =>
+        opts.store.pull(ref, { ...opts.pull, ...(opts.platform ? { platform: opts.platform } : {}) }),
+    });
+    const config = buildRunConfig(unpacked.image.config, opts, {
+      readRootfsFile: (path) => readRootfsFile(rootfs, path),
+      rootPath: 'rootfs',
+      defaultSeccomp: defaultSeccompProfile(),
+      allCapabilities: knownCapabilities(capLastCap()),
+      cgroupsPath: `/ctr/${id}`,
+      containerName: name,
+    });
+    writeFileSync(join(bundle, 'config.json'), `${serializeJson(config, '\t')}\n`, { mode: 0o600 });
+    const meta: ContainerMeta = {
+      id,
+      name,
+      image: opts.ref,
+      command: config.process?.args ?? [],
+      created: new Date().toISOString(),
+      bundle,
+      rootMode,
+      stopSignal: config.annotations?.[Annotation.StopSignal],
+      autoRemove: opts.rm === true,
+    };
+    records.save(meta);
+    const stdin = opts.interactive || opts.tty ? 'inherit' : openSync('/dev/null', 'r');
+    runtimeCreated = true;
+    const status = await runtimeRun({
+      id,
+      bundle,
+      ...(opts.runtimeRoot ? { root: opts.runtimeRoot } : {}),
+      stdio: [stdin, 'inherit', 'inherit'],
+      detach: opts.detach === true,
+      // A foreground run keeps its stopped state until `rm` unless --rm asked otherwise.
+      keep: !opts.rm,
+      ...(opts.warn ? { warn: opts.warn } : {}),
+    });
+    if (opts.rm && !opts.detach)
+      await removeContainer(meta, { records, runtimeRoot: opts.runtimeRoot, snapshotsDir });
+    return { meta, status };
+  } catch (e) {
+    if (runtimeCreated)
+      await deleteContainer({
+        id,
+        force: true,
+        ...(opts.runtimeRoot ? { root: opts.runtimeRoot } : {}),
+      }).catch(() => {});
+    releaseRoot(id, rootfs, rootMode, snapshotsDir);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export interface RemoveOptions {
+  records?: ContainerRecords | undefined;
+  runtimeRoot?: string | undefined;
+  snapshotsDir?: string | undefined;
+  /** Kill it first when it runs. */
+  force?: boolean | undefined;
+}
+
+/** Deletes the runtime container, unmounts and releases its root, removes its directory. */
+export async function removeContainer(meta: ContainerMeta, opts: RemoveOptions = {}): Promise<void> {
+  const records = opts.records ?? new ContainerRecords();
+  await deleteContainer({
+    id: meta.id,
+    force: true,
+    ...(opts.runtimeRoot ? { root: opts.runtimeRoot } : {}),
+  });
+  releaseRoot(
+    meta.id,
+    join(meta.bundle, 'rootfs'),
+    meta.rootMode,
+    opts.snapshotsDir ?? defaultSnapshotsDir(),
+  );
+  rmSync(records.dir(meta.id), { recursive: true, force: true });
+}
+
+function releaseRoot(id: string, rootfs: string, mode: UnpackMode, snapshotsDir: string): void {
+  if (mode !== 'overlay') return;
+  try {
+    new SnapshotStore(snapshotsDir).unmountRoot(id, rootfs);
+  } catch {
+    // Never mounted (the unpack failed before) or already released.
+  }
+}
