@@ -30,6 +30,7 @@ import {
 import { errCode, inLayer, unpackError } from './errors.ts';
 import { type IdMap, mapId } from './idmap.ts';
 import { defaultLimits, type UnpackLimits } from './limits.ts';
+import type { LowerLink } from './lower-layers.ts';
 import { decompressor, layerCompression } from './media-types.ts';
 import { entryComponents, whiteoutKind } from './paths.ts';
 import { ByteReader, entryData, readTar, type TarEntry } from './tar-reader.ts';
@@ -69,6 +70,8 @@ export interface ApplyLayerResult {
    * root-owned. Overlay snapshots copy their attributes from the layers below.
    */
   implicitDirs: string[];
+  /** Overlay mode: hardlinks to files of lower layers, for copyLowerLinks once those are on disk. */
+  lowerLinks: LowerLink[];
 }
 
 const CONFINED = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
@@ -143,6 +146,7 @@ async function apply(
   const reader = new ByteReader(counted());
   let entries = 0;
   let implicitDirs: string[] = [];
+  let lowerLinks: LowerLink[] = [];
   try {
     for await (const entry of readTar(reader, limits)) {
       entries++;
@@ -151,6 +155,7 @@ async function apply(
     await reader.drain();
     writer.finish();
     implicitDirs = writer.implicitDirs();
+    lowerLinks = writer.lowerLinks;
   } catch (e) {
     dec?.destroy();
     throw e;
@@ -166,7 +171,7 @@ async function apply(
       `the uncompressed layer is ${diffId} but the image config's rootfs.diff_ids says ${opts.expectedDiffId}; the image is corrupt or was tampered with`,
     );
   }
-  return { diffId, entries, bytes, implicitDirs };
+  return { diffId, entries, bytes, implicitDirs, lowerLinks };
 }
 
 function writeSmall(fd: number, bufs: Buffer[]): void {
@@ -203,6 +208,7 @@ class LayerWriter {
   /** Whiteout markers this layer made (overlay mode). */
   readonly #whiteouts = new Set<string>();
   readonly #implicit = new Set<string>();
+  readonly lowerLinks: LowerLink[] = [];
   /** Directory mtimes are set last: creating children would change them. */
   readonly #dirTimes: { comps: string[]; mtime: Timespec }[] = [];
   #procFd = -1;
@@ -337,6 +343,14 @@ class LayerWriter {
         `hardlink target "${e.linkname}" is the root or the entry itself`,
       );
     }
+    const target = src.join('/');
+    if (this.#overlay && this.#whiteouts.has(target)) {
+      throw unpackError(
+        'apply hardlink',
+        e.name,
+        `hardlink target "${e.linkname}" was deleted by this layer`,
+      );
+    }
     let sfd: number;
     let st: Statx | undefined;
     try {
@@ -347,14 +361,19 @@ class LayerWriter {
       sfd = -1;
     }
     if (st === undefined) {
-      throw unpackError(
-        'apply hardlink',
-        e.name,
-        `hardlink target "${e.linkname}" is not a file inside the root` +
-          (this.#overlay
-            ? ' (in overlay mode only files of the same layer can be linked; use flat mode)'
-            : ''),
-      );
+      if (!this.#overlay) {
+        throw unpackError(
+          'apply hardlink',
+          e.name,
+          `hardlink target "${e.linkname}" is not a file inside the root`,
+        );
+      }
+      // The target may belong to a lower layer, which is another snapshot that may
+      // still be unpacking: copyLowerLinks makes this entry once the lowers are on disk.
+      const existing = this.#stat(pfd, base);
+      if (existing) this.#remove(pfd, base, existing);
+      this.lowerLinks.push({ path: comps.join('/'), target });
+      return;
     }
     if (st.type === S.IFDIR)
       throw unpackError('apply hardlink', e.name, `hardlink target "${e.linkname}" is a directory`);

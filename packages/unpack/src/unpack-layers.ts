@@ -6,8 +6,8 @@ import { applyLayer } from './apply-layer.ts';
 import { chainIds } from './chain-id.ts';
 import { unpackError } from './errors.ts';
 import type { IdMap } from './idmap.ts';
-import { inheritImplicitDirs } from './implicit-dirs.ts';
 import type { UnpackLimits } from './limits.ts';
+import { copyLowerLinks, inheritImplicitDirs, type LowerLink } from './lower-layers.ts';
 import type { OverlayMount } from './overlay.ts';
 import { SnapshotStore } from './snapshots.ts';
 
@@ -124,7 +124,9 @@ async function fillAndMount(
   const keys = chain.map((c) => snapshotKey(c, opts.idMap));
   const concurrency = Math.max(1, opts.concurrency ?? 3);
   // Phase 1, concurrent: every missing layer into its own fresh directory.
-  const fills: ({ tmp: string; implicitDirs: string[] } | undefined)[] = layers.map(() => undefined);
+  const fills: ({ tmp: string; implicitDirs: string[]; lowerLinks: LowerLink[] } | undefined)[] = layers.map(
+    () => undefined,
+  );
   let next = 0;
   let failed = false;
   const worker = async (): Promise<void> => {
@@ -133,7 +135,7 @@ async function fillAndMount(
       if (store.has(keys[i]!)) continue;
       const layer = layers[i]!;
       const tmp = store.begin(keys[i]!);
-      fills[i] = { tmp, implicitDirs: [] };
+      fills[i] = { tmp, implicitDirs: [], lowerLinks: [] };
       try {
         const res = await applyLayer(tmp, await layer.open(), {
           mediaType: layer.descriptor.mediaType,
@@ -144,6 +146,7 @@ async function fillAndMount(
           layer: layer.descriptor.digest,
         });
         fills[i]!.implicitDirs = res.implicitDirs;
+        fills[i]!.lowerLinks = res.lowerLinks;
       } catch (e) {
         failed = true;
         throw e;
@@ -152,11 +155,14 @@ async function fillAndMount(
   };
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, layers.length) }, worker));
-    // Phase 2, in order: implicit parents take their attributes from below, then commit.
+    // Phase 2, in order: implicit parents and links to lower files are settled from the
+    // snapshots below, then each is committed.
     const dirs: string[] = [];
     for (const [i, fill] of fills.entries()) {
       if (fill) {
-        inheritImplicitDirs(fill.tmp, fill.implicitDirs, [...dirs].reverse());
+        const lowers = [...dirs].reverse();
+        inheritImplicitDirs(fill.tmp, fill.implicitDirs, lowers);
+        copyLowerLinks(fill.tmp, fill.lowerLinks, lowers);
         dirs.push(store.commit(keys[i]!, fill.tmp));
       } else dirs.push(store.path(keys[i]!));
     }

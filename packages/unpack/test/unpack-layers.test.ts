@@ -65,6 +65,8 @@ const top: LayerEntry[] = [
   { path: 'home/user/.profile', type: 'file', content: 'changed', uid: 1000, gid: 1000, mode: 0o600 },
   { path: 'opt/', type: 'dir' },
   { path: 'opt/app', type: 'symlink', linkname: '/usr/bin/su' },
+  { path: 'opt/su-copy', type: 'hardlink', linkname: 'usr/bin/su' },
+  { path: 'opt/bin-link', type: 'hardlink', linkname: 'bin' },
 ];
 
 describe.runIf(runnable('flat unpack against umoci', needsRoot(), needsCommand('umoci')))('flat mode', () => {
@@ -175,6 +177,22 @@ describe.runIf(runnable('overlay snapshots', needsRoot()))('overlay mode', () =>
     store.release('image:test');
     expect(store.gc()).toEqual([res.chainIds[0]]);
     expect(store.list()).toEqual([]);
+  });
+
+  it('refuses a hardlink to a file no layer has', async () => {
+    const img = await buildImage({
+      layers: [{ entries: base }, { entries: [{ path: 'x', type: 'hardlink', linkname: 'etc/shadow-' }] }],
+    });
+    const snapshotsDir = join(dir, 'link-store');
+    await expect(
+      unpackLayers(sources(img), join(dir, 'link-root'), {
+        mode: 'overlay',
+        diffIds: img.diffIds,
+        snapshotsDir,
+      }),
+    ).rejects.toThrow(/hardlink target "etc\/shadow-" is not a file or symlink/);
+    expect(readdirSync(join(snapshotsDir, 'snapshots'))).toHaveLength(1);
+    expect(readdirSync(join(snapshotsDir, 'tmp'))).toEqual([]);
   });
 
   it('leaves no snapshot behind when a diff_id does not match', async () => {
