@@ -44,13 +44,16 @@ export class DigestVerifier extends Transform {
     expected?: string;
     expectedSize?: number;
     onBytes?: (total: number) => void;
+    /** Continue after bytes already hashed (resuming an interrupted write). */
+    prefix?: { hash: Hash; bytes: number };
   }) {
     super({ highWaterMark: 1 << 20 });
     this.expected = opts.expected;
     this.algorithm = opts.expected ? checkDigest(opts.expected).algorithm : (opts.algorithm ?? 'sha256');
     this.expectedSize = opts.expectedSize;
     this.onBytes = opts.onBytes;
-    this.hash = createHash(this.algorithm);
+    this.hash = opts.prefix?.hash ?? createHash(this.algorithm);
+    this.bytes = opts.prefix?.bytes ?? 0;
   }
 
   /** The digest of everything that passed, once the stream has ended. */

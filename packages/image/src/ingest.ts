@@ -2,29 +2,43 @@
 // a temp file inside the store; only a file whose size and digest match its
 // descriptor is renamed to blobs/<alg>/<hex> (architecture: "nothing unverified is
 // ever renamed into blobs/").
-import { createWriteStream } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '@ctr/spec';
-import { checkDigest, DigestVerifier } from './digest.ts';
+import { CtrError } from '@ctr/sys';
+import { type Algorithm, checkDigest, DigestVerifier } from './digest.ts';
 import { imageError, nodeCode } from './errors.ts';
 import { fsyncDir, type Layout } from './layout.ts';
 import { acquireLock } from './lock.ts';
 
-/** Bytes to store: a stream, or a function that opens one only if the blob is missing. */
+/** Where an interrupted write of a blob stopped: the bytes kept and their running hash. */
+export interface ResumePoint {
+  offset: number;
+  prefixHash: Hash;
+}
+
+/**
+ * Bytes to store: a stream, or a function that opens one only if the blob is missing.
+ * With `resumable`, the function is given a ResumePoint when a dead writer left part
+ * of the blob, and must then return only the bytes from `offset` on.
+ */
 export type BlobSource =
   | Readable
   | AsyncIterable<Uint8Array>
   | Uint8Array
-  | (() => Promise<Readable | AsyncIterable<Uint8Array>>);
+  | ((resume?: ResumePoint) => Promise<Readable | AsyncIterable<Uint8Array>>);
 
 export interface IngestOptions {
   /** Running count of bytes written for this blob. */
   onBytes?: (bytes: number) => void;
   /** Called when another process already holds this blob's lock and we wait for it. */
   onWait?: () => void;
+  /** The source function honours a ResumePoint (a registry fetch with a Range). */
+  resumable?: boolean;
 }
 
 export interface IngestResult {
@@ -85,16 +99,24 @@ export async function ingestBlob(
       discard(source);
       return { descriptor: desc, written: false };
     }
-    await removeStaleTemps(layout, `${algorithm}-${hex}.`);
+    const partial = await takeStaleTemps(layout, `${algorithm}-${hex}.`, desc.size);
     const final = layout.blobPath(desc.digest);
     await mkdir(dirname(final), { recursive: true, mode: 0o755 });
-    const tmp = join(layout.ingestDir, tempName(algorithm, hex));
-    const verifier = new DigestVerifier({
-      expected: desc.digest,
-      expectedSize: desc.size,
-      onBytes: opts.onBytes,
-    });
-    await writeVerified(tmp, source, verifier, desc.digest);
+    let tmp: string | undefined;
+    if (partial && opts.resumable && typeof source === 'function') {
+      tmp = await resumeWrite(partial, desc, source, algorithm, opts);
+    } else if (partial) {
+      await unlink(partial).catch(() => undefined);
+    }
+    if (tmp === undefined) {
+      tmp = join(layout.ingestDir, tempName(algorithm, hex));
+      const verifier = new DigestVerifier({
+        expected: desc.digest,
+        expectedSize: desc.size,
+        onBytes: opts.onBytes,
+      });
+      await writeVerified(tmp, source, verifier, desc.digest, 'wx');
+    }
     await rename(tmp, final);
     await fsyncDir(dirname(final));
     return { descriptor: desc, written: true };
@@ -112,7 +134,7 @@ export async function ingestComputed(
 ): Promise<IngestResult> {
   const tmp = join(layout.ingestDir, tempName('computed', '0'));
   const verifier = new DigestVerifier({ algorithm: 'sha256', onBytes: opts.onBytes });
-  await writeVerified(tmp, source, verifier, 'blob');
+  await writeVerified(tmp, source, verifier, 'blob', 'wx');
   const descriptor: Descriptor = { mediaType, digest: verifier.digest, size: verifier.bytes };
   if (await blobPresent(layout, descriptor)) {
     await unlink(tmp);
@@ -126,17 +148,56 @@ export async function ingestComputed(
   return { descriptor, written: true };
 }
 
+/**
+ * Continues the part of a blob a dead writer left (same digest, found under the lock):
+ * its bytes are hashed again, the source is asked for the rest only, and the whole is
+ * verified as usual. Returns the finished temp file, or undefined when the kept bytes
+ * turn out wrong, so the caller starts over.
+ */
+async function resumeWrite(
+  partial: string,
+  desc: Descriptor,
+  source: (resume?: ResumePoint) => Promise<Readable | AsyncIterable<Uint8Array>>,
+  algorithm: Algorithm,
+  opts: IngestOptions,
+): Promise<string | undefined> {
+  const prefixHash = createHash(algorithm);
+  let offset = 0;
+  for await (const chunk of createReadStream(partial, { highWaterMark: 1 << 20 })) {
+    prefixHash.update(chunk as Buffer);
+    offset += (chunk as Buffer).length;
+  }
+  const verifier = new DigestVerifier({
+    expected: desc.digest,
+    expectedSize: desc.size,
+    onBytes: opts.onBytes,
+    prefix: { hash: prefixHash.copy(), bytes: offset },
+  });
+  try {
+    await writeVerified(partial, () => source({ offset, prefixHash }), verifier, desc.digest, 'a');
+    return partial;
+  } catch (e) {
+    const kind = (e as { kind?: unknown }).kind;
+    const mismatch =
+      e instanceof CtrError &&
+      (e.op.startsWith('verify') || kind === 'digest-mismatch' || kind === 'size-mismatch');
+    if (!mismatch) throw e;
+    return undefined;
+  }
+}
+
 async function writeVerified(
   tmp: string,
   source: BlobSource,
   verifier: DigestVerifier,
   what: string,
+  flags: 'wx' | 'a',
 ): Promise<void> {
   try {
     const input =
       typeof source === 'function' ? await source() : source instanceof Uint8Array ? [source] : source;
     // flush: fsync before close, so a rename after a crash never exposes an empty file.
-    const file = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1 << 20 });
+    const file = createWriteStream(tmp, { flags, mode: 0o644, flush: true, highWaterMark: 1 << 20 });
     await pipeline(input, verifier, file);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
@@ -146,10 +207,23 @@ async function writeVerified(
   }
 }
 
-/** Temp files of a digest left by a process that died mid-write; only called under that digest's lock. */
-async function removeStaleTemps(layout: Layout, prefix: string): Promise<void> {
+/**
+ * Temp files of a digest left by a process that died mid-write (only called under
+ * that digest's lock, so no live writer owns them): the longest one that is still a
+ * possible prefix is returned for resuming, the others are removed.
+ */
+async function takeStaleTemps(layout: Layout, prefix: string, size: number): Promise<string | undefined> {
+  let best: { path: string; size: number } | undefined;
   for (const name of await readdir(layout.ingestDir)) {
-    if (name.startsWith(prefix) && name.endsWith('.tmp'))
-      await unlink(join(layout.ingestDir, name)).catch(() => undefined);
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const path = join(layout.ingestDir, name);
+    const st = await stat(path).catch(() => undefined);
+    if (st && st.size > 0 && st.size < size && (!best || st.size > best.size)) {
+      if (best) await unlink(best.path).catch(() => undefined);
+      best = { path, size: st.size };
+    } else {
+      await unlink(path).catch(() => undefined);
+    }
   }
+  return best?.path;
 }

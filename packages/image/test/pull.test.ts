@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient } from '@ctr/registry';
 import {
@@ -170,7 +170,7 @@ describe.runIf(
     expect(refNames(bad.root)).toEqual([]);
   });
 
-  it('a pull killed mid-layer leaves nothing visible, and the next pull completes', async () => {
+  it('a pull killed mid-layer leaves nothing visible, and the next pull resumes and completes it', async () => {
     const store = freshStore();
     const layer = image.layers[0]!.descriptor;
     proxy.inject({
@@ -183,7 +183,10 @@ describe.runIf(
     // Wait until the child has written part of the layer, then kill it without warning.
     const partial = () =>
       readdirSync(join(store.root, 'ingest')).some(
-        (f) => f.startsWith(`sha256-${layer.digest.slice(7)}.`) && f.endsWith('.tmp'),
+        (f) =>
+          f.startsWith(`sha256-${layer.digest.slice(7)}.`) &&
+          f.endsWith('.tmp') &&
+          statSync(join(store.root, 'ingest', f)).size > 0,
       );
     for (let i = 0; i < 600 && !partial(); i++) await new Promise((r) => setTimeout(r, 50));
     expect(partial()).toBe(true);
@@ -192,9 +195,34 @@ describe.runIf(
     expect(existsSync(join(store.root, 'blobs', 'sha256', layer.digest.slice(7)))).toBe(false);
     expect(refNames(store.root)).toEqual([]);
 
+    const before = proxy.requests.length;
     const record = await store.pull(viaProxy, { clientOptions: { plainHttp: true } });
     expect(record.digest).toBe(image.manifest.descriptor.digest);
     expect(blobFiles(store.root)).toEqual([...image.blobs.keys()].map((d) => d.slice(7)).sort());
+    expect(readdirSync(join(store.root, 'ingest')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // Only the missing part of the layer was fetched again.
+    const layerGets = proxy.requests.slice(before).filter((q) => q.url.endsWith(`/blobs/${layer.digest}`));
+    expect(layerGets).toHaveLength(1);
+    expect(layerGets[0]!.range).toMatch(/^bytes=[1-9][0-9]*-$/);
+  });
+
+  it('a partial blob that does not match is discarded and fetched whole', async () => {
+    const store = freshStore();
+    const layer = image.layers[0]!.descriptor;
+    writeFileSync(
+      join(store.root, 'ingest', `sha256-${layer.digest.slice(7)}.1.dead.tmp`),
+      'not the start of the layer',
+    );
+    const before = proxy.requests.length;
+    const record = await store.pull(`${proxy.host}/test/busybox:latest`, {
+      clientOptions: { plainHttp: true },
+    });
+    expect(record.digest).toBe(image.manifest.descriptor.digest);
+    const ranges = proxy.requests
+      .slice(before)
+      .filter((q) => q.url.endsWith(`/blobs/${layer.digest}`))
+      .map((q) => q.range);
+    expect(ranges).toEqual(['bytes=26-', undefined]);
     expect(readdirSync(join(store.root, 'ingest')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
