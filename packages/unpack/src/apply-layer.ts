@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, rmSync, writeSync, writev } from 'node:fs';
+import { ftruncateSync, readdirSync, rmSync, writeSync, writev } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
   AT,
@@ -175,25 +175,39 @@ async function apply(
 }
 
 function writeSmall(fd: number, bufs: Buffer[]): void {
+  if (bufs.length === 0) return;
   const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
   let off = 0;
   while (off < data.length) off += writeSync(fd, data, off);
 }
 
-function writevAll(fd: number, bufs: Buffer[]): Promise<void> {
+/** Writes every buffer at file offset `pos`. */
+function writevAll(fd: number, bufs: Buffer[], pos: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const step = (list: Buffer[]): void => {
-      writev(fd, list, (err, written) => {
+    const step = (list: Buffer[], at: number): void => {
+      writev(fd, list, at, (err, written) => {
         if (err) return reject(err);
         let rest = written;
         let i = 0;
         while (i < list.length && rest >= list[i]!.length) rest -= list[i++]!.length;
         if (i === list.length) return resolve();
-        step([list[i]!.subarray(rest), ...list.slice(i + 1)]);
+        step([list[i]!.subarray(rest), ...list.slice(i + 1)], at + written);
       });
     };
-    step(bufs);
+    step(bufs, pos);
   });
+}
+
+const ZEROS = Buffer.alloc(256 << 10);
+
+function allZero(bufs: Buffer[]): boolean {
+  for (const b of bufs) {
+    for (let off = 0; off < b.length; off += ZEROS.length) {
+      const part = b.subarray(off, off + ZEROS.length);
+      if (!part.equals(ZEROS.subarray(0, part.length))) return false;
+    }
+  }
+  return true;
 }
 
 class LayerWriter {
@@ -310,18 +324,24 @@ class LayerWriter {
     try {
       let batch: Buffer[] = [];
       let batched = 0;
+      let pos = 0;
+      // A batch of zeros becomes a hole (as GNU tar --sparse extracts): a layer made of
+      // zeros, like a bomb's, then costs no disk.
+      const flush = async (): Promise<void> => {
+        if (!allZero(batch)) await writevAll(fd, batch, pos);
+        pos += batched;
+        batch = [];
+        batched = 0;
+      };
       for await (const chunk of entryData(reader, e)) {
         batch.push(chunk);
         batched += chunk.length;
-        if (batched >= WRITE_BATCH) {
-          await writevAll(fd, batch);
-          batch = [];
-          batched = 0;
-        }
+        if (batched >= WRITE_BATCH) await flush();
       }
-      if (batch.length > 0) {
-        if (e.size <= SMALL_FILE) writeSmall(fd, batch);
-        else await writevAll(fd, batch);
+      if (e.size <= SMALL_FILE) writeSmall(fd, batch);
+      else {
+        if (batched > 0) await flush();
+        ftruncateSync(fd, e.size);
       }
       // chown clears setuid/setgid bits and security.capability, so it goes first.
       if (this.#chown) fchown(fd, ...this.#owner(e));

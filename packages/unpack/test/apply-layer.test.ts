@@ -88,6 +88,18 @@ describe.runIf(runnable('applyLayer', needsRoot()))('applyLayer', () => {
     );
   });
 
+  it('writes runs of zeros in large files as holes, with the same content', async () => {
+    const root = fresh();
+    const data = Buffer.alloc(8 << 20);
+    data.write('head', 0);
+    data.write('tail', data.length - 4);
+    await apply(root, tgz([{ name: 'sparse', data }]), GZIP);
+    expect(readFileSync(join(root, 'sparse')).equals(data)).toBe(true);
+    const st = statSync(join(root, 'sparse'));
+    expect(st.size).toBe(data.length);
+    expect(st.blocks * 512).toBeLessThan(data.length / 2);
+  });
+
   it('reads gzip and zstd layers and checks the diff_id', async () => {
     const plain = tar([{ name: 'a', data: 'x'.repeat(100_000) }]);
     const diffId = `sha256:${createHash('sha256').update(plain).digest('hex')}`;
