@@ -1,6 +1,7 @@
 // The order of operations of a new container's init, written down once so a reviewer
 // sees it whole (runc's standard_init). Every step is a stage package's apply; the
 // init only sequences them and reports.
+import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { applyPrivileges, planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
 import { applyNamespaceOps } from '@ctr/namespaces';
@@ -117,7 +118,8 @@ export function startProgram(boot: Bootstrap, program: Program, fifoPath: string
   writeSync(fifo, '0');
   closeSync(fifo);
 
-  // 6. startContainer hooks: not run yet (they need a runner inside the container).
+  // 6. startContainer hooks, inside the container, before the program (config.md).
+  runStartContainerHooks(boot);
   // 7. Last: the seccomp filter, so it never sees the runtime's own syscalls.
   if (program.seccomp) installSeccomp(program.seccomp);
 
@@ -131,4 +133,45 @@ export function startProgram(boot: Bootstrap, program: Program, fifoPath: string
   process.execve!(program.path, program.args, env);
   // execve returns only by throwing.
   process.exit(127);
+}
+
+/**
+ * Runs the startContainer hooks from inside the container (their path resolves in its
+ * root). A failure stops the container: the spec says the runtime must not run the
+ * program then.
+ */
+function runStartContainerHooks(boot: Bootstrap): void {
+  const hooks = boot.config.hooks?.startContainer ?? [];
+  if (hooks.length === 0) return;
+  const state = JSON.stringify({
+    ociVersion: boot.config.ociVersion,
+    id: boot.id,
+    status: 'running',
+    pid: boot.pid,
+    bundle: boot.bundle,
+    ...(boot.config.annotations ? { annotations: boot.config.annotations } : {}),
+  });
+  for (const hook of hooks) {
+    const [argv0, ...rest] = hook.args ?? [hook.path];
+    const env: Record<string, string> = {};
+    for (const e of hook.env ?? []) {
+      const eq = e.indexOf('=');
+      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+    }
+    const r = spawnSync(hook.path, rest, {
+      argv0: argv0 ?? hook.path,
+      env,
+      input: state,
+      stdio: ['pipe', 'ignore', 'pipe'],
+      ...(hook.timeout ? { timeout: hook.timeout * 1000, killSignal: 'SIGKILL' as const } : {}),
+    });
+    if (r.status !== 0) {
+      const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit status ${r.status}`;
+      throw new CtrError({
+        stage: 'runtime',
+        op: `startContainer hook ${hook.path}`,
+        hint: `${why}${r.stderr?.length ? `: ${r.stderr.toString().trim()}` : ''}`,
+      });
+    }
+  }
 }

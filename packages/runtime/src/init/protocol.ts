@@ -9,6 +9,9 @@ export const SYNC_FD = 3;
 export interface Bootstrap {
   type: 'bootstrap';
   id: string;
+  /** The init's pid as the host sees it, and the bundle: the state hooks receive. */
+  pid: number;
+  bundle: string;
   config: BundleConfig;
   /** How the root filesystem is built (@ctr/rootfs, planned by the runtime). */
   rootfs: RootfsPlan;

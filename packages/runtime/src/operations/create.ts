@@ -136,6 +136,8 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
     channel.send({
       type: 'bootstrap',
       id: opts.id,
+      pid: launched.pid,
+      bundle: bundle.dir,
       config,
       rootfs,
       execFifo: fifo,
