@@ -1,4 +1,5 @@
 export { type Bundle, type BundleConfig, type Hook, type HookName, loadBundle } from './bundle.ts';
+export { features } from './features.ts';
 export { runHook, runHooks } from './hooks.ts';
 export { validateId } from './ids.ts';
 export { pause, processes, resume, stats, update } from './operations/cgroup.ts';

@@ -37,4 +37,12 @@ export const runtimeCommands: Record<string, CommandEntry> = {
     summary: 'update the resource limits of a container',
     load: () => import('../commands/runtime/update.ts'),
   },
+  features: {
+    summary: 'show what this runtime supports (runtime-spec features.json)',
+    load: () => import('../commands/runtime/features.ts'),
+  },
+  exec: {
+    summary: 'run a new process inside a running container (not available yet)',
+    load: () => import('../commands/runtime/exec.ts'),
+  },
 };
