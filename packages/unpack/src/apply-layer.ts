@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ftruncateSync, readdirSync, rmSync, writeSync, writev } from 'node:fs';
+import { fstatSync, ftruncateSync, readdirSync, rmSync, writeSync, writev } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
   AT,
@@ -225,6 +225,12 @@ class LayerWriter {
   readonly lowerLinks: LowerLink[] = [];
   /** Directory mtimes are set last: creating children would change them. */
   readonly #dirTimes: { comps: string[]; mtime: Timespec }[] = [];
+  /**
+   * Mtimes of directories this layer changed without an entry of its own (a file
+   * added or whited out below them): restored at the end, as umoci does, so a
+   * directory's mtime is the one its own layer recorded.
+   */
+  readonly #lowerMtimes = new Map<string, Timespec>();
   #procFd = -1;
 
   constructor(root: number, opts: ApplyLayerOptions) {
@@ -484,6 +490,10 @@ class LayerWriter {
     let fd: number;
     try {
       fd = openat2(this.#root, key, { flags: O.PATH | O.DIRECTORY, resolve: CONFINED });
+      if (!this.#lowerMtimes.has(key)) {
+        const { mtimeNs } = fstatSync(fd, { bigint: true });
+        this.#lowerMtimes.set(key, { sec: mtimeNs / 1_000_000_000n, nsec: Number(mtimeNs % 1_000_000_000n) });
+      }
     } catch (e) {
       if (!create || errCode(e) !== 'ENOENT') throw e;
       const pfd = this.#dir(comps.slice(0, -1), true);
@@ -542,6 +552,21 @@ class LayerWriter {
   }
 
   finish(): void {
+    const explicit = new Set(this.#dirTimes.map((d) => d.comps.join('/')));
+    for (const [key, mtime] of this.#lowerMtimes) {
+      if (explicit.has(key) || this.#implicit.has(key)) continue;
+      let fd: number;
+      try {
+        fd = openat2(this.#root, key, { flags: O.PATH | O.DIRECTORY, resolve: CONFINED });
+      } catch {
+        continue; // removed or replaced by a later entry
+      }
+      try {
+        utimensat(fd, '', mtime, mtime, AT.EMPTY_PATH);
+      } finally {
+        close(fd);
+      }
+    }
     for (const { comps, mtime } of this.#dirTimes) {
       const base = comps.at(-1);
       if (base === undefined) {

@@ -17,6 +17,7 @@ import {
   RESOLVE,
   readlinkat,
   symlinkat,
+  type Timespec,
   utimensat,
 } from '@ctr/sys';
 import { errCode, unpackError } from './errors.ts';
@@ -24,7 +25,7 @@ import { errCode, unpackError } from './errors.ts';
 const STRICT = RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS;
 
 /**
- * Gives a snapshot's implicit parent directories the owner and mode the same path
+ * Gives a snapshot's implicit parent directories the owner, mode and mtime the same path
  * has in the layers below. In a flat unpack such a parent already exists; in an
  * overlay snapshot it is created empty, and overlayfs shows the upper directory's
  * attributes, so without this a layer adding /home/user/.profile would turn
@@ -53,6 +54,8 @@ export function inheritImplicitDirs(
         const base = path.slice(slash + 1);
         fchownat(parent, base, Number(st.uid), Number(st.gid), AT.SYMLINK_NOFOLLOW);
         fchmodat(parent, base, Number(st.mode) & 0o7777);
+        const mtime = timespec(st);
+        utimensat(parent, base, mtime, mtime, AT.SYMLINK_NOFOLLOW);
       } finally {
         if (parent !== root) close(parent);
       }
@@ -91,7 +94,10 @@ export function copyLowerLinks(dir: string, links: readonly LowerLink[], lowers:
           ? root
           : openat2(root, path.slice(0, slash), { flags: O.PATH | O.DIRECTORY, resolve: STRICT });
       try {
+        // The layer already set its directories' mtimes; adding the copy must not move them.
+        const dirTime = timespec(fstatSync(parent, { bigint: true }));
         copyEntry(found.layer, target, found.st, parent, path.slice(slash + 1));
+        utimensat(parent, '', dirTime, dirTime, AT.EMPTY_PATH);
       } finally {
         if (parent !== root) close(parent);
       }
@@ -107,7 +113,7 @@ function copyEntry(layer: number, target: string, st: BigIntStats, parent: numbe
       : openat2(layer, target.slice(0, slash), { flags: O.PATH | O.DIRECTORY, resolve: STRICT });
   const srcBase = target.slice(slash + 1);
   try {
-    const mtime = { sec: st.mtimeNs / 1_000_000_000n, nsec: Number(st.mtimeNs % 1_000_000_000n) };
+    const mtime = timespec(st);
     if (st.isSymbolicLink()) {
       if (!make(() => symlinkat(readlinkat(srcParent, srcBase), parent, base))) return;
       fchownat(parent, base, Number(st.uid), Number(st.gid), AT.SYMLINK_NOFOLLOW);
@@ -136,6 +142,10 @@ function copyEntry(layer: number, target: string, st: BigIntStats, parent: numbe
   } finally {
     if (srcParent !== layer) close(srcParent);
   }
+}
+
+function timespec(st: BigIntStats): Timespec {
+  return { sec: st.mtimeNs / 1_000_000_000n, nsec: Number(st.mtimeNs % 1_000_000_000n) };
 }
 
 /** Runs `make`; false when the name is already taken (a later entry of the layer won). */

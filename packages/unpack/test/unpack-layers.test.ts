@@ -79,8 +79,8 @@ describe.runIf(runnable('flat unpack against umoci', needsRoot(), needsCommand('
     const ours = join(dir, 'flat');
     const res = await unpackLayers(sources(img), ours, { mode: 'flat', diffIds: img.diffIds });
     expect(res.chainIds).toEqual(chainIds(img.diffIds));
-    const want = tree(join(bundle, 'rootfs'));
-    const got = tree(ours);
+    const want = tree(join(bundle, 'rootfs'), { mtimes: true });
+    const got = tree(ours, { mtimes: true });
     delete want['.'];
     delete got['.'];
     expect(got).toEqual(want);
@@ -97,8 +97,8 @@ describe.runIf(runnable('flat unpack against umoci', needsRoot(), needsCommand('
     execFileSync('umoci', ['unpack', '--image', `${layout}:bb`, bundle], { stdio: 'pipe' });
     const ours = join(dir, 'bb-flat');
     await unpackLayers(sources(img), ours, { mode: 'flat', diffIds: img.diffIds });
-    const want = tree(join(bundle, 'rootfs'));
-    const got = tree(ours);
+    const want = tree(join(bundle, 'rootfs'), { mtimes: true });
+    const got = tree(ours, { mtimes: true });
     delete want['.'];
     delete got['.'];
     expect(got).toEqual(want);
@@ -143,6 +143,11 @@ describe.runIf(runnable('overlay snapshots', needsRoot()))('overlay mode', () =>
     mounted.push({ store, id: 'a', target: rootA });
     expect(resA.mount?.lowerdirs).toHaveLength(2);
     expect(tree(rootA)).toEqual(tree(flat));
+    // mtimes too, except the root's: the overlay root is the fresh upper dir.
+    const [overlayTree, flatTree] = [tree(rootA, { mtimes: true }), tree(flat, { mtimes: true })];
+    delete overlayTree['.'];
+    delete flatTree['.'];
+    expect(overlayTree).toEqual(flatTree);
 
     const rootB = join(dir, 'ov-b');
     await unpackLayers(sources(b), rootB, { mode: 'overlay', diffIds: b.diffIds, snapshotsDir, id: 'b' });
