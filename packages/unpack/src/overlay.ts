@@ -1,7 +1,6 @@
 import {
   AT,
   close,
-  errnoName,
   FSCONFIG,
   fsconfig,
   fsmount,
@@ -49,12 +48,8 @@ export function mountOverlay(m: OverlayMount): void {
       if (errCode(e) !== 'EINVAL' || m.lowerdirs.length === 0) throw e;
       close(fs);
       fs = fsopen('overlay');
-      fsconfig(
-        fs,
-        FSCONFIG.SET_STRING,
-        'lowerdir',
-        overlayOptions(m).split(',')[0]!.slice('lowerdir='.length),
-      );
+      overlayOptions(m); // refuses paths the classic option string cannot carry
+      fsconfig(fs, FSCONFIG.SET_STRING, 'lowerdir', m.lowerdirs.join(':'));
     }
     fsconfig(fs, FSCONFIG.SET_STRING, 'upperdir', m.upperdir);
     fsconfig(fs, FSCONFIG.SET_STRING, 'workdir', m.workdir);
@@ -65,7 +60,7 @@ export function mountOverlay(m: OverlayMount): void {
     throw unpackError(
       'mount overlay',
       m.target,
-      `overlayfs refused the mount${errCode(e) ? ` (${errCode(e)})` : ''}: needs root (CAP_SYS_ADMIN) and a filesystem for upper/work that supports trusted.* xattrs; use flat mode otherwise`,
+      'overlayfs needs root (CAP_SYS_ADMIN) and a filesystem for upper/work that supports trusted.* xattrs; use flat mode otherwise',
       e,
     );
   } finally {
@@ -81,12 +76,7 @@ export function unmountOverlay(target: string): void {
   } catch (e) {
     if (errCode(e) === 'EINVAL') return; // not mounted
     if (errCode(e) !== 'EBUSY') {
-      throw unpackError(
-        'unmount overlay',
-        target,
-        `umount failed: ${errnoName((e as { errno: number }).errno)}`,
-        e,
-      );
+      throw unpackError('unmount overlay', target, 'the target is not a mount this process may remove', e);
     }
     umount2(target, MNT.DETACH | MNT.UMOUNT_NOFOLLOW);
   }
