@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { parseChallenges } from './auth/challenge.ts';
 import type { CredentialLookup } from './auth/credentials.ts';
 import { Authenticator } from './auth/tokens.ts';
@@ -162,6 +162,18 @@ export async function responseError(
   return new RegistryError({ kind, op, path, status, codes, hint });
 }
 
+let undici: Promise<typeof import('undici')> | undefined;
+
+/**
+ * undici is loaded on the first request, not with the package: it costs about 0.25 s
+ * of CPU to load, which every image command that never reaches a registry (unpack of
+ * a stored image, run, images) would otherwise pay at start-up (measured in tools/bench).
+ */
+function loadUndici(): Promise<typeof import('undici')> {
+  undici ??= import('undici');
+  return undici;
+}
+
 /**
  * HTTP to registries: one undici Agent per host (connection reuse, TLS from certs.d,
  * opt-in plain HTTP and unverified TLS), authentication from challenges, retries with
@@ -174,8 +186,8 @@ export class Transport {
 
   constructor(options: TransportOptions) {
     this.options = options;
-    this.auth = new Authenticator(options.credentials, (url, init) =>
-      this.#agentFor(url.host).request({
+    this.auth = new Authenticator(options.credentials, async (url, init) =>
+      (await this.#agentFor(url.host)).request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: init.method,
@@ -205,9 +217,13 @@ export class Transport {
     return { registry, host, origin: `${scheme}://${host}`, mirror };
   }
 
-  #agentFor(host: string): Agent {
+  async #agentFor(host: string): Promise<Agent> {
     let agent = this.#agents.get(host);
     if (!agent) {
+      const { Agent } = await loadUndici();
+      // Another request to this host may have made one while undici loaded.
+      agent = this.#agents.get(host);
+      if (agent) return agent;
       const tls = hostTls(this.options.certsDirs, host);
       const rejectUnauthorized = !listed(this.options.skipVerify, host);
       agent = new Agent({
@@ -321,7 +337,7 @@ export class Transport {
       // credentials or token must not travel to it.
       if (authorization && url.origin === origin) headers.authorization = authorization;
       const body = typeof req.body === 'function' ? req.body() : req.body;
-      const res = await this.#agentFor(url.host).request({
+      const res = await (await this.#agentFor(url.host)).request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: req.method,
