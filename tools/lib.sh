@@ -6,7 +6,7 @@ export PATH="$CTR_TOOLS/bin:$CTR_ROOT/node_modules/.bin:$PATH"
 # Debian packages the tests and the demo need. Later stages add to this list.
 CTR_APT_PACKAGES=(
   util-linux uidmap busybox-static docker-registry openssl apache2-utils
-  python3-seccomp linux-libc-dev skopeo umoci runc iproute2 procps
+  python3-seccomp linux-libc-dev skopeo umoci runc iproute2 procps podman containerd
 )
 CTR_NODE_VERSION=24.21.0
 CTR_PNPM_VERSION=10.34.8
