@@ -73,10 +73,15 @@ describe.runIf(runnable('runtime lifecycle', needsRoot()))('OCI lifecycle', () =
   it('kill delivers a named signal to the running program', async () => {
     // PID 1 of a pid namespace gets only the signals it has a handler for.
     const bundle = makeBundle(join(tmp, 'b5'), {
-      args: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done'],
+      args: ['sh', '-c', 'trap "exit 0" TERM; echo trapped; while :; do sleep 0.1; done'],
     });
-    await create({ root, id: 'c5', bundle, stdio: ['ignore', 'ignore', 'inherit'] });
+    const out = join(tmp, 'c5.out');
+    const fd = openSync(out, 'w');
+    await create({ root, id: 'c5', bundle, stdio: ['ignore', fd, 'inherit'] });
+    closeSync(fd);
     await start({ root, id: 'c5' });
+    // Signalled before its trap is set, PID 1 would ignore SIGTERM.
+    await until(() => readFileSync(out, 'utf8').includes('trapped'));
     await kill({ root, id: 'c5', signal: 'TERM' });
     await until(() => state({ root, id: 'c5' }).status === 'stopped');
     await deleteContainer({ root, id: 'c5' });

@@ -9,6 +9,7 @@ import { applyRootfs } from '@ctr/rootfs';
 import { compileSeccomp, installSeccomp, type SeccompProgram } from '@ctr/seccomp';
 import { AT, CtrError, O, openat, procFdPath, resetSignals } from '@ctr/sys';
 import { receive, send } from './channel.ts';
+import { attachConsole, connectConsoleSocket, openConsole } from './console.ts';
 import { checkExecutable, resolveExecutable } from './executable.ts';
 import { prepareFdsForExec } from './fds.ts';
 import type { Bootstrap } from './protocol.ts';
@@ -53,10 +54,14 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
   // Planned while the host's /proc is still there to probe (the container may mount none).
   const privileges = planPrivileges(proc, probePrivilegesHost(), config.linux);
 
+  const terminal = boot.consoleSocket
+    ? openConsole(connectConsoleSocket(boot.consoleSocket), proc.consoleSize)
+    : undefined;
+
   // 3. Root filesystem: propagation, mounts, /dev, pivot_root, sysctls, read-only
   //    and masked paths. Afterwards no host path (the Node binary, this script, the
   //    state directory) is reachable from the container (CVE-2019-5736).
-  applyRootfs(boot.rootfs);
+  applyRootfs(boot.rootfs, { consoleFd: terminal?.slave });
   let fifoPath: string;
   try {
     fifoPath = procFdPath(fifoFd);
@@ -68,6 +73,8 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
       cause,
     });
   }
+
+  if (terminal) attachConsole(terminal);
 
   // 4. The seccomp filter is compiled now so a bad profile fails `create`.
   const seccomp = config.linux?.seccomp ? compileSeccomp(config.linux.seccomp) : undefined;

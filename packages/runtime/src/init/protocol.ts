@@ -20,6 +20,8 @@ export interface Bootstrap {
   /** Extra fds after stdio that stay open in the program (--preserve-fds). */
   preserveFds: number;
   noPivot: boolean;
+  /** process.terminal: where the pty master goes. */
+  consoleSocket: string | undefined;
   noNewKeyring: boolean;
   /** What the init does itself in namespaces unshare(1) made (the uts names). */
   namespaceOps: NamespaceOp[];

@@ -71,11 +71,11 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
       hint: 'process.terminal is true: pass --console-socket (or use `ctr run` in the foreground)',
     });
   }
-  if (opts.consoleSocket) {
+  if (opts.consoleSocket && !config.process?.terminal) {
     throw new CtrError({
       stage: 'runtime',
       op: 'create with --console-socket',
-      hint: 'terminal support is not implemented yet; set process.terminal to false',
+      hint: 'use --console-socket only with process.terminal set to true',
     });
   }
   const dir = store.allocate(opts.id);
@@ -143,6 +143,7 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
       execFifo: fifo,
       preserveFds: opts.preserveFds ?? 0,
       noPivot: opts.noPivot ?? false,
+      consoleSocket: opts.consoleSocket !== undefined ? resolve(opts.consoleSocket) : undefined,
       noNewKeyring: opts.noNewKeyring ?? false,
       namespaceOps: namespaces.init,
     });
