@@ -162,16 +162,30 @@ export async function responseError(
   return new RegistryError({ kind, op, path, status, codes, hint });
 }
 
-let undici: Promise<typeof import('undici')> | undefined;
+type AgentClass = typeof import('undici').Agent;
+let agentClass: Promise<AgentClass> | undefined;
 
 /**
- * undici is loaded on the first request, not with the package: it costs about 0.25 s
- * of CPU to load, which every image command that never reaches a registry (unpack of
- * a stored image, run, images) would otherwise pay at start-up (measured in tools/bench).
+ * undici's Agent and its request API, loaded on the first request rather than with the
+ * package, and without the rest of undici (fetch, WebSocket, caches, mocks, proxies):
+ * the whole package costs ~0.37 s of CPU to load on the benchmark machine, these three
+ * modules ~0.15 s, and commands that never reach a registry (unpack of a stored image,
+ * run, images) load none of it (tools/bench). undici's index.js attaches the request
+ * API to Dispatcher.prototype exactly this way; the paths are pinned by the lockfile
+ * and every registry test goes through them. The specifiers are typed `string` so tsc
+ * does not look for declarations of these untyped files.
  */
-function loadUndici(): Promise<typeof import('undici')> {
-  undici ??= import('undici');
-  return undici;
+function loadAgent(): Promise<AgentClass> {
+  agentClass ??= (async () => {
+    const [agent, api, dispatcher] = await Promise.all([
+      import('undici/lib/dispatcher/agent.js' as string),
+      import('undici/lib/api/index.js' as string),
+      import('undici/lib/dispatcher/dispatcher.js' as string),
+    ]);
+    Object.assign(dispatcher.default.prototype, api.default);
+    return agent.default as AgentClass;
+  })();
+  return agentClass;
 }
 
 /**
@@ -220,7 +234,7 @@ export class Transport {
   async #agentFor(host: string): Promise<Agent> {
     let agent = this.#agents.get(host);
     if (!agent) {
-      const { Agent } = await loadUndici();
+      const Agent = await loadAgent();
       // Another request to this host may have made one while undici loaded.
       agent = this.#agents.get(host);
       if (agent) return agent;
