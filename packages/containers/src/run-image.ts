@@ -2,12 +2,12 @@
 // Composition only: each step's rules live in its package.
 import { openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { knownCapabilities } from '@ctr/capabilities';
+import { capabilityNames, probePrivilegesHost } from '@ctr/capabilities';
 import type { ImageStore, PullOptions } from '@ctr/image';
-import { deleteContainer, run as runtimeRun } from '@ctr/runtime';
+import { type CreateOptions, deleteContainer, run as runtimeRun } from '@ctr/runtime';
 import { defaultSeccompProfile } from '@ctr/seccomp';
 import { Annotation, type Platform, serializeJson } from '@ctr/spec';
-import { capLastCap } from '@ctr/sys';
+import { CtrError } from '@ctr/sys';
 import { SnapshotStore } from '@ctr/unpack';
 import { type ContainerMeta, ContainerRecords } from './records.ts';
 import { buildRunConfig, type RunOptions } from './run-config.ts';
@@ -30,6 +30,11 @@ export interface RunImageOptions extends RunOptions {
   platform?: Platform | undefined;
   pull?: Omit<PullOptions, 'platform'> | undefined;
   warn?: ((message: string) => void) | undefined;
+  /**
+   * Where the runtime makes the namespaces: a one-shot CLI passes 'calling-thread' so
+   * a detached run can exit; the default Worker keeps a library caller's threads intact.
+   */
+  launchOn?: CreateOptions['launchOn'];
 }
 
 export interface RunImageResult {
@@ -40,6 +45,7 @@ export interface RunImageResult {
 
 /** Pulls when missing, makes the root, writes the config, runs it. */
 export async function runImage(opts: RunImageOptions): Promise<RunImageResult> {
+  refuseUnsupported(opts);
   const records = opts.records ?? new ContainerRecords();
   const id = records.newId();
   const name = opts.name ?? `ctr-${id.slice(0, 12)}`;
@@ -66,7 +72,7 @@ export async function runImage(opts: RunImageOptions): Promise<RunImageResult> {
       readRootfsFile: (path) => readRootfsFile(rootfs, path),
       rootPath: 'rootfs',
       defaultSeccomp: defaultSeccompProfile(),
-      allCapabilities: knownCapabilities(capLastCap()),
+      allCapabilities: grantableCapabilities(),
       cgroupsPath: `/ctr/${id}`,
       containerName: name,
     });
@@ -91,6 +97,7 @@ export async function runImage(opts: RunImageOptions): Promise<RunImageResult> {
       ...(opts.runtimeRoot ? { root: opts.runtimeRoot } : {}),
       stdio: [stdin, 'inherit', 'inherit'],
       detach: opts.detach === true,
+      ...(opts.launchOn ? { launchOn: opts.launchOn } : {}),
       // A foreground run keeps its stopped state until `rm` unless --rm asked otherwise.
       keep: !opts.rm,
       ...(opts.warn ? { warn: opts.warn } : {}),
@@ -108,6 +115,34 @@ export async function runImage(opts: RunImageOptions): Promise<RunImageResult> {
     releaseRoot(id, rootfs, rootMode, snapshotsDir);
     rmSync(dir, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/**
+ * What --privileged and --cap-add ALL mean, as podman reads them: every capability this
+ * process can pass on. A runtime that lost some (a confined CI, a container host) would
+ * otherwise refuse the whole config for a capability it never had.
+ */
+function grantableCapabilities(): string[] {
+  const host = probePrivilegesHost();
+  return capabilityNames(host.bounding & host.permitted);
+}
+
+// Checked before anything is pulled or unpacked, so a refused run leaves nothing behind.
+function refuseUnsupported(opts: RunImageOptions): void {
+  if (opts.tty) {
+    throw new CtrError({
+      stage: 'containers',
+      op: 'run with --tty',
+      hint: 'the runtime has no terminal relay yet; run without -t (-i keeps stdin attached)',
+    });
+  }
+  if (opts.rm && opts.detach) {
+    throw new CtrError({
+      stage: 'containers',
+      op: 'run with --rm and --detach',
+      hint: 'no monitor process removes a detached container yet; run -d, then ctr container rm -f NAME',
+    });
   }
 }
 

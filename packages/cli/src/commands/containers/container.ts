@@ -7,6 +7,7 @@ const subcommands: Record<string, () => Promise<{ default: Command }>> = {
   ls: () => import('./ls.ts'),
   stop: () => import('./stop.ts'),
   rm: () => import('./rm.ts'),
+  exec: () => import('./exec.ts'),
 };
 
 const list = `Subcommands:
@@ -14,11 +15,13 @@ const list = `Subcommands:
   ls [-a]                        list image-run containers (alias: ps)
   stop NAME                      the image's StopSignal, then SIGKILL after --time seconds
   rm [-f] NAME...                remove containers and their roots
+  exec NAME COMMAND [ARG...]     run a command in a running container (not available
+                                 until the runtime can join a container)
 
 'ctr container SUBCOMMAND --help' shows a subcommand's flags.`;
 
 export default defineCommand({
-  summary: 'run images as containers, podman-style (container run|ls|stop|rm)',
+  summary: 'run images as containers, podman-style (container run|ls|stop|rm|exec)',
   usage: 'container SUBCOMMAND [options] [arguments]',
   details: `Image-level commands for people, as podman and docker users expect them. The
 runc-compatible \`ctr run <container-id>\` (a bundle in the current directory or

@@ -146,6 +146,8 @@ only loopback (--network none).
       platform: v.platform === undefined ? undefined : parsePlatform(v.platform as string),
       pull: { clientOptions: { plainHttp: v['plain-http'] === true, skipVerify: v['skip-verify'] === true } },
       warn: (m) => process.stderr.write(`ctr: warning: ${m}\n`),
+      // ctr exits right after: its own thread can be the one sacrificed to the namespaces.
+      launchOn: 'calling-thread',
     };
     const { meta, status } = await runImage(opts);
     if (opts.detach) process.stdout.write(`${meta.id}\n`);
