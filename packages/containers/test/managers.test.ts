@@ -3,6 +3,7 @@
 // as they run runc. Each manager pulls a busybox image from a local docker-registry.
 // Where ctr still lacks a runtime feature (its typed "not implemented yet" error, or a
 // missing command), the test prints the gap and skips; any other failure fails.
+import { readFileSync } from 'node:fs';
 import {
   makeTmp,
   needsCommand,
@@ -36,6 +37,16 @@ const commandsOf = (runtime: RuntimeWrapper): string[] =>
     while (words[0]?.startsWith('--')) words.splice(0, words[0] === '--systemd-cgroup' ? 1 : 2);
     return words[0] ?? '';
   });
+
+/** The memory limit of a process's cgroup, read from the host (v1 memory controller, or v2). */
+function memoryLimitOf(pid: number): number {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  const v1 = lines.find((l) => l.split(':')[1]?.split(',').includes('memory'));
+  const file = v1
+    ? `/sys/fs/cgroup/memory${v1.split(':')[2]}/memory.limit_in_bytes`
+    : `/sys/fs/cgroup${lines.find((l) => l.startsWith('0::'))?.slice(3)}/memory.max`;
+  return Number(readFileSync(file, 'utf8').trim());
+}
 
 // The memory limit as seen from inside: the container's own memory cgroup on v1
 // (podman keeps the host cgroup namespace there), memory.max on v2.
@@ -125,6 +136,18 @@ describe.runIf(
     expect(runtime.calls().some((l) => /^kill \S+ 9$/.test(l))).toBe(true);
   });
 
+  it('changes the memory limit of a running container with podman update', async () => {
+    const id = ok('podman run -d', await run('-d', '--memory', '64m', image, 'sleep', '1000')).trim();
+    try {
+      ok('podman update', await podman.run(['update', '--memory', '128m', id]));
+      const out = ok('podman inspect', await podman.run(['inspect', '--format', '{{.State.Pid}}', id]));
+      expect(memoryLimitOf(Number(out.trim()))).toBe(128 * 1024 * 1024);
+      expect(runtime.calls().some((l) => /^update --resources=\S+ /.test(l))).toBe(true);
+    } finally {
+      await podman.run(['rm', '--force', '--time', '0', id]);
+    }
+  });
+
   it('runs podman exec in a running container', async (ctx) => {
     const id = ok('podman run -d', await run('-d', image, 'sleep', '1000')).trim();
     try {
@@ -201,6 +224,27 @@ describe.runIf(
     // The shim reads ctr's errors back from this JSON log.
     expect(create).toMatch(/--log \S+log\.json --log-format json create --bundle \S+ --pid-file \S+ once$/);
     expect(commandsOf(runtime)).toEqual(expect.arrayContaining(['create', 'start', 'delete']));
+  });
+
+  it('runs a task on a terminal (ctr run -t, console socket to the shim)', async (ctx) => {
+    const r = unlessGap(
+      ctx,
+      'containerd run -t',
+      await containerd.clientInTerminal([
+        'run',
+        '--rm',
+        '-t',
+        ...runFlags(),
+        image,
+        'tty',
+        'sh',
+        '-c',
+        'tty; echo tty-ok',
+      ]),
+      /OCI runtime create failed: .*(terminal|console)/,
+    );
+    expect(ok('ctr run -t', r), JSON.stringify(r)).toMatch(/\/dev\/(pts\/\d+|console)\r+\ntty-ok/);
+    expect(runtime.calls().some((l) => / create .*--console-socket \S+ tty$/.test(l))).toBe(true);
   });
 
   it("shows ctr's own error (read from --log) when create fails", async () => {

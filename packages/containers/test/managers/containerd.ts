@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runTool, type ToolResult } from './tools.ts';
+import { runInTerminal, runTool, type ToolResult } from './tools.ts';
 
 /**
  * containerd's client is also called ctr; ours comes first on the tools' PATH, so it is
@@ -14,6 +14,8 @@ export interface Containerd {
   socket: string;
   /** containerd's own client in namespace `ctrtest`. */
   client(args: string[]): Promise<ToolResult>;
+  /** The client under a pseudo-terminal (util-linux script), for `run -t`. */
+  clientInTerminal(args: string[]): Promise<ToolResult>;
   /** The runc options that point the shim at our runtime, as `ctr run` flags. */
   runtimeFlags: string[];
   stop(): Promise<void>;
@@ -57,8 +59,9 @@ export async function startContainerd(dir: string, runtime: string): Promise<Con
   daemon.on('exit', () => {
     exited = true;
   });
+  const clientArgs = ['--address', socket, '--namespace', 'ctrtest'];
   const client = (args: string[]): Promise<ToolResult> =>
-    runTool(CONTAINERD_CLIENT, ['--address', socket, '--namespace', 'ctrtest', ...args]);
+    runTool(CONTAINERD_CLIENT, [...clientArgs, ...args]);
   for (let i = 0; !existsSync(socket) || (await client(['version'])).code !== 0; i++) {
     if (exited || i > 100) throw new Error(`containerd did not start:\n${log}`);
     await sleep(100);
@@ -66,6 +69,7 @@ export async function startContainerd(dir: string, runtime: string): Promise<Con
   return {
     socket,
     client,
+    clientInTerminal: (args) => runInTerminal([CONTAINERD_CLIENT, ...clientArgs, ...args]),
     // What a CRI runtime handler's options.BinaryName/Root set for Kubernetes; the
     // client sets the same io.containerd.runc.v2 options per container.
     runtimeFlags: ['--runc-binary', runtime, '--runc-root', join(dir, 'runc')],

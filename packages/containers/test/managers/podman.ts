@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runTool, type ToolResult } from './tools.ts';
+import { runInTerminal, runTool, type ToolResult } from './tools.ts';
 
 export interface Podman {
   /** `podman <global flags> args…`. */
@@ -38,11 +38,9 @@ export function isolatedPodman(dir: string, runtime: string): Podman {
     runtime,
   ];
   const run = (args: string[]): Promise<ToolResult> => runTool('podman', [...globals, ...args]);
-  const quote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
   return {
     run,
-    runInTerminal: (args) =>
-      runTool('script', ['-qec', ['podman', ...globals, ...args].map(quote).join(' '), '/dev/null']),
+    runInTerminal: (args) => runInTerminal(['podman', ...globals, ...args]),
     reset: async () => {
       await run(['rm', '--all', '--force', '--time', '0']);
       await run(['system', 'reset', '--force']);

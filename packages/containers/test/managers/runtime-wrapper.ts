@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { shellQuote } from './tools.ts';
 
 const REPO = resolve(import.meta.dirname, '../../../..');
 const BIN = join(REPO, 'packages/cli/src/bin.ts');
@@ -20,13 +21,12 @@ export interface RuntimeWrapper {
 export function writeRuntimeWrapper(dir: string): RuntimeWrapper {
   const path = join(dir, 'ctr-runtime');
   const log = join(dir, 'ctr-argv.log');
-  const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
   writeFileSync(
     path,
     [
       '#!/bin/sh',
-      `printf '%s\\n' "$*" >> ${q(log)}`,
-      `exec ${q(process.execPath)} --conditions=source ${q(BIN)} "$@"`,
+      `printf '%s\\n' "$*" >> ${shellQuote(log)}`,
+      `exec ${shellQuote(process.execPath)} --conditions=source ${shellQuote(BIN)} "$@"`,
       '',
     ].join('\n'),
   );

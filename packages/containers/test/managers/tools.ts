@@ -29,6 +29,17 @@ export function runTool(cmd: string, args: string[], timeoutMs = 120_000): Promi
   });
 }
 
+/** `s` as one word of a POSIX shell command line. */
+export const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * Runs a command line on a fresh pseudo-terminal (util-linux script), as a user typing
+ * it would: what `podman run -it` and `ctr run -t` need to allocate a console.
+ */
+export function runInTerminal(argv: string[]): Promise<ToolResult> {
+  return runTool('script', ['-qec', argv.map(shellQuote).join(' '), '/dev/null']);
+}
+
 /** Throws with the whole output when a manager command did not exit 0. */
 export function ok(what: string, r: ToolResult): string {
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
