@@ -136,6 +136,47 @@ describe.runIf(
     expect(runtime.calls().some((l) => /^kill \S+ 9$/.test(l))).toBe(true);
   });
 
+  it("applies podman's process and security options: user, capabilities, hostname, env, cwd", async () => {
+    const out = ok(
+      'podman run',
+      await run(
+        '--rm',
+        ...['--user', '1000:1000', '--cap-drop', 'all', '--hostname', 'h1', '-e', 'FOO=bar', '-w', '/tmp'],
+        image,
+        'sh',
+        '-c',
+        'id -u; id -g; hostname; grep -E "^(CapEff|Seccomp):" /proc/self/status; pwd; echo $FOO',
+      ),
+    );
+    // podman's default seccomp profile is installed: Seccomp 2 is filter mode.
+    expect(out.split('\n')).toEqual([
+      '1000',
+      '1000',
+      'h1',
+      'CapEff:\t0000000000000000',
+      'Seccomp:\t2',
+      '/tmp',
+      'bar',
+      '',
+    ]);
+  });
+
+  it('runs --read-only with a writable /tmp (tmpcopyup tmpfs)', async (ctx) => {
+    const r = unlessGap(
+      ctx,
+      'podman run --read-only',
+      await run(
+        '--rm',
+        '--read-only',
+        image,
+        'sh',
+        '-c',
+        'touch /x 2>/dev/null || echo ro; touch /tmp/y && echo tmp-rw',
+      ),
+    );
+    expect(ok('podman run --read-only', r)).toBe('ro\ntmp-rw\n');
+  });
+
   it('changes the memory limit of a running container with podman update', async () => {
     const id = ok('podman run -d', await run('-d', '--memory', '64m', image, 'sleep', '1000')).trim();
     try {

@@ -46,9 +46,10 @@ export function ok(what: string, r: ToolResult): string {
   return r.stdout;
 }
 
-// What ctr says while a runtime command is still missing: the runtime's typed
-// "not implemented yet" error, or the CLI's answer to a command it does not have.
-const RUNTIME_GAP = /not implemented yet|not available yet|unknown command "(\w+)"/;
+// What ctr says while a runtime feature is still missing: the runtime's typed
+// "not implemented / not supported yet" errors, or the CLI's answer to a command it
+// does not have.
+const RUNTIME_GAP = /not implemented yet|not supported by ctr yet|not available yet|unknown command "(\w+)"/;
 
 /**
  * When a manager failed because ctr lacks the feature (and only then), the reason to
