@@ -57,12 +57,12 @@ function sandbox() {
    * stdout and stderr are files: a detached container inherits them, and a pipe it
    * holds open would keep spawnSync waiting.
    */
-  const ctr = (...args: string[]) => {
+  const ctrWithStdin = (stdin: 'ignore' | number, args: string[]) => {
     const out = join(dir, `out.${++calls}`);
     const err = join(dir, `err.${calls}`);
     const fds = [openSync(out, 'w'), openSync(err, 'w')] as const;
     const r = spawnSync(process.execPath, ['--conditions=source', bin, '--root', paths.root, ...args], {
-      stdio: ['ignore', fds[0], fds[1]],
+      stdio: [stdin, fds[0], fds[1]],
       env: {
         ...process.env,
         CTR_STORE: paths.store,
@@ -75,8 +75,11 @@ function sandbox() {
     closeSync(fds[1]);
     return { status: r.status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
   };
-  const run = (...args: string[]) => ctr('container', 'run', '--plain-http', ...args);
-  return { ...paths, ctr, run };
+  const ctr = (...args: string[]) => ctrWithStdin('ignore', args);
+  const run = (...args: string[]) => ctrWithStdin('ignore', ['container', 'run', '--plain-http', ...args]);
+  const runWithStdin = (stdin: number, ...args: string[]) =>
+    ctrWithStdin(stdin, ['container', 'run', '--plain-http', ...args]);
+  return { ...paths, ctr, run, runWithStdin };
 }
 
 beforeAll(async () => {
@@ -180,7 +183,7 @@ describe.runIf(runnable('ctr container end to end', needsRoot(), needsCommand('d
       expect(s.ctr('container', 'rm', 'stubborn').stderr).toContain('no such container');
     });
 
-    it('applies -e, --env-file, -w, -u, --entrypoint, --hostname and --network none', () => {
+    it('applies -e, --env-file, -w, -u, --entrypoint, --hostname, --network none and -i', () => {
       const s = sandbox();
       const envFile = join(s.dir, 'env');
       writeFileSync(envFile, '# comment\nFROM_FILE=yes\n\nCTR_E2E_PASSED\n');
@@ -204,6 +207,23 @@ describe.runIf(runnable('ctr container end to end', needsRoot(), needsCommand('d
       ]);
       expect(r.stderr).toBe('');
       expect(r.stdout.split('\n')).toEqual(['1 yes through', '/tmp', '1000', '1000', 'box', 'lo', '']);
+
+      const input = join(s.dir, 'stdin');
+      writeFileSync(input, 'typed in\n');
+      const stdin = openSync(input, 'r');
+      try {
+        const attached = s.runWithStdin(stdin, '--rm', '-i', image, 'cat');
+        expect(attached.stdout).toBe('typed in\n');
+      } finally {
+        closeSync(stdin);
+      }
+      // Without -i the program reads /dev/null, not the caller's stdin.
+      const detachedStdin = openSync(input, 'r');
+      try {
+        expect(s.runWithStdin(detachedStdin, '--rm', image, 'cat').stdout).toBe('');
+      } finally {
+        closeSync(detachedStdin);
+      }
     });
 
     it('shares the host network with --network host and refuses other networks', () => {

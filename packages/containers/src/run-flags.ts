@@ -1,6 +1,7 @@
 // Parsing of the docker/podman-style values `ctr run` accepts. Pure; errors name the
 // flag and the value so a user can correct it.
-import { CtrError } from '@ctr/sys';
+import { readFileSync } from 'node:fs';
+import { CtrError, errnoValue } from '@ctr/sys';
 
 const bad = (flag: string, value: string, hint: string) =>
   new CtrError({ stage: 'containers', op: `parse ${flag} ${JSON.stringify(value)}`, hint });
@@ -64,6 +65,29 @@ export function parseEnvFile(text: string, lookup: (key: string) => string | und
     if (value !== undefined) env.push(`${line.trim()}=${value}`);
   }
   return env;
+}
+
+const errnoOf = (e: unknown): number | undefined => {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === undefined ? undefined : errnoValue(code);
+};
+
+/** Reads and parses an --env-file; an unreadable file is named with the flag. */
+export function readEnvFile(path: string, lookup: (key: string) => string | undefined): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CtrError({
+      stage: 'containers',
+      op: 'read --env-file',
+      path,
+      errno: errnoOf(e),
+      hint: 'the env file must be a readable file of KEY=value lines',
+      cause: e,
+    });
+  }
+  return parseEnvFile(text, lookup);
 }
 
 /** "-e KEY=value" or "-e KEY" (taken from the caller's environment when set). */

@@ -22,6 +22,7 @@ import {
   ContainerRecords,
   execContainer,
   type RunImageOptions,
+  readEnvFile,
   removeContainer,
   runImage,
   stopContainer,
@@ -69,6 +70,14 @@ function sandbox() {
       .filter((l) => l.includes(dir));
   return { dir, out, records, base, run, mounts };
 }
+
+describe('readEnvFile', () => {
+  it('names an unreadable env file with the flag and the errno', () => {
+    expect(() => readEnvFile(join(tmp, 'no-such-env'), () => undefined)).toThrow(
+      /containers: read --env-file .*no-such-env: ENOENT — the env file must be/,
+    );
+  });
+});
 
 describe.runIf(canRun)('runImage', { timeout: 300_000 }, () => {
   it('pulls when missing, records the run, returns the status, and removeContainer cleans up', async () => {

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import {
   normalizeCapability,
-  parseEnvFile,
   parseEnvFlag,
   parseSize,
   parseVolume,
   type RunImageOptions,
+  readEnvFile,
   runImage,
   type SeccompChoice,
 } from '@ctr/containers';
@@ -105,7 +104,7 @@ only loopback (--network none).
       );
     }
     const env = [
-      ...list(v['env-file']).flatMap((f) => parseEnvFile(readFileSync(f, 'utf8'), lookup)),
+      ...list(v['env-file']).flatMap((f) => readEnvFile(f, lookup)),
       ...list(v.env).flatMap((e) => parseEnvFlag(e, lookup) ?? []),
     ];
     const pidsLimit = v['pids-limit'] === undefined ? undefined : Number(v['pids-limit']);
