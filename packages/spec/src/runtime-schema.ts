@@ -181,7 +181,10 @@ const device = object(
     type: required(oneOf(['c', 'b', 'u', 'p'])),
     major: int64,
     minor: int64,
-    fileMode: integer([0n, 0o7777n], 'file mode (0..07777)'),
+    // podman passes the host node's whole st_mode (0o20666 for /dev/null: S_IFCHR
+    // and the permissions), as runc accepts; the type comes from `type`, only the
+    // permission bits are applied.
+    fileMode: integer([0n, 0o177777n], 'file mode (0..0177777, type bits allowed)'),
     uid: uint32,
     gid: uint32,
   },

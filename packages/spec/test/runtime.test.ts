@@ -114,6 +114,14 @@ describe('parseRuntimeConfig', () => {
     ]);
   });
 
+  it("accepts a device fileMode carrying the node's type bits, as podman writes it", () => {
+    const doc = valid();
+    const device = { path: '/dev/mynull', type: 'c' as const, major: 1, minor: 3, fileMode: 0o20666 };
+    expect(parseRuntimeConfig({ ...doc, linux: { ...doc.linux, devices: [device] } }).ok).toBe(true);
+    const beyond = { ...device, fileMode: 0o200000 };
+    expect(parseRuntimeConfig({ ...doc, linux: { ...doc.linux, devices: [beyond] } }).ok).toBe(false);
+  });
+
   it('keeps uint64 values exact through parse and serialize', () => {
     const text = JSON.stringify(valid()).replace('"hard":1024', '"hard":18446744073709551615');
     const config = expectValid(parseRuntimeConfig(text), 'config.json');
