@@ -9,6 +9,7 @@ export { type KillOptions, kill } from './operations/kill.ts';
 export { type RunOptions, run } from './operations/run.ts';
 export { type StartOptions, start } from './operations/start.ts';
 export { type ContainerInfo, list, state } from './operations/state.ts';
+export { planLaterStages, type StagePlan } from './plan.ts';
 export { parseSignal, signalName } from './signals.ts';
 export {
   type ContainerRecord,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatNamespacesPlan, planNamespaces, readNamespacesHost } from '@ctr/namespaces';
 import { formatRootfsPlan, planRootfs, readHostCgroups } from '@ctr/rootfs';
+import { planLaterStages } from '@ctr/runtime';
 import { parseRuntimeConfig } from '@ctr/spec';
 import { CtrError } from '@ctr/sys';
 import { defineCommand } from '../command.ts';
@@ -43,6 +44,7 @@ operations of each stage in the order they run, one per line, for review.
           }),
         ),
       ],
+      ...planLaterStages(config).map((s): [string, string[]] => [s.stage, s.lines]),
     ];
     for (const [stage, lines] of stages) {
       process.stdout.write(`${stage}:\n${lines.map((l) => `  ${l}\n`).join('')}`);

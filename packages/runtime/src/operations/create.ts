@@ -1,15 +1,15 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { openCgroup, planCgroup } from '@ctr/cgroups';
+import { openCgroup } from '@ctr/cgroups';
 import { type ChildExit, planNamespaces } from '@ctr/namespaces';
 import { planRootfs, readHostCgroups } from '@ctr/rootfs';
 import { AT, CtrError, fchownat, mknodat, S } from '@ctr/sys';
 import { loadBundle } from '../bundle.ts';
-import { containerDeviceRules } from '../devices.ts';
 import { runHooks } from '../hooks.ts';
 import type { WireError } from '../init/protocol.ts';
 import { type InitChannel, type LaunchOn, launchInit, type StdioFd } from '../launcher.ts';
 import { lockContainer } from '../lock.ts';
+import { planContainerCgroup } from '../plan.ts';
 import { procInfo } from '../proc.ts';
 import { ociState } from '../status.ts';
 import { type ContainerRecord, ContainerStore } from '../store.ts';
@@ -102,11 +102,7 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
     });
     // The cgroup exists, with its limits, before the init does: the init is moved in
     // before it is told to do anything the user's config controls.
-    const linux = config.linux ?? {};
-    const cgroupPlan = planCgroup(
-      { ...linux, resources: { ...linux.resources, devices: containerDeviceRules(config) } },
-      { containerId: opts.id },
-    );
+    const cgroupPlan = planContainerCgroup(config, opts.id);
     record.cgroup = cgroupPlan;
     store.write(record);
     const cgroup = openCgroup(cgroupPlan);

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import type { ChildExit } from '@ctr/namespaces';
+import { setChildSubreaper } from '@ctr/sys';
 import { signalProcess } from '../process-signal.ts';
 import { type CreateOptions, createHeld } from './create.ts';
 import { deleteContainer } from './delete.ts';
@@ -37,8 +38,9 @@ const FORWARDED: NodeJS.Signals[] = [
  * when it was killed).
  */
 export async function run(opts: RunOptions): Promise<number> {
-  // The subreaper role (prctl PR_SET_CHILD_SUBREAPER, skipped with noSubreaper):
-  // waiting for the prctl wrappers of @ctr/capabilities.
+  // Without a pid namespace the program's orphans would leave for the host's init;
+  // as subreaper this process stays their parent, as runc does.
+  if (!opts.noSubreaper && !opts.detach) setChildSubreaper(true);
   const { record, exited, release } = await createHeld(opts);
   try {
     await start({ id: opts.id, root: opts.root, warn: opts.warn });

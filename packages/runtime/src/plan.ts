@@ -1,0 +1,52 @@
+import { formatPrivilegesPlan, planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
+import { planCgroup } from '@ctr/cgroups';
+import { compileSeccomp, disassemble } from '@ctr/seccomp';
+import type { RuntimeConfig } from '@ctr/spec';
+import { containerDeviceRules } from './devices.ts';
+
+/** One stage's planned operations, as lines for `ctr plan`. */
+export interface StagePlan {
+  stage: string;
+  lines: string[];
+}
+
+/** The cgroup exactly as `create` plans it (with the devices every container gets). */
+export function planContainerCgroup(config: RuntimeConfig, id: string) {
+  const linux = config.linux ?? {};
+  return planCgroup(
+    { ...linux, resources: { ...linux.resources, devices: containerDeviceRules(config) } },
+    { containerId: id },
+  );
+}
+
+/**
+ * What the stages the runtime adds after namespaces and rootfs will do: the cgroup
+ * (directories and writes), the privileges of the process, and the seccomp filter as
+ * BPF assembly. Pure apart from probing the host's cgroups and capabilities.
+ */
+export function planLaterStages(config: RuntimeConfig, id = 'plan'): StagePlan[] {
+  const cgroup = planContainerCgroup(config, id);
+  const stages: StagePlan[] = [
+    {
+      stage: 'cgroups',
+      lines: [
+        ...cgroup.dirs.map((d) => `mkdir ${d.path}`),
+        ...cgroup.writes.map((w) => `write ${w.dir}/${w.file} = ${w.value}`),
+        ...cgroup.warnings.map((w) => `warning: ${w}`),
+      ],
+    },
+  ];
+  if (config.process) {
+    const lines = formatPrivilegesPlan(planPrivileges(config.process, probePrivilegesHost(), config.linux));
+    stages.push({ stage: 'capabilities', lines });
+  }
+  stages.push({
+    stage: 'seccomp',
+    lines: config.linux?.seccomp
+      ? disassemble(compileSeccomp(config.linux.seccomp))
+          .split('\n')
+          .filter((l) => l.length > 0)
+      : ['no filter (linux.seccomp is not set)'],
+  });
+  return stages;
+}
