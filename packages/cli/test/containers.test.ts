@@ -373,6 +373,9 @@ describe.runIf(runnable('ctr container end to end', needsRoot(), needsCommand('d
 
     it('documents the image-level run beside the runc-compatible one', () => {
       const s = sandbox();
+      expect(s.ctr('help').stdout).toMatch(
+        /container\s+podman-style: container run IMAGE.*\(ctr run ID runs a bundle\)/,
+      );
       const help = s.ctr('container', '--help');
       expect(help.stdout).toContain('run IMAGE [COMMAND [ARG...]]');
       expect(help.stdout).toContain('exec NAME COMMAND');

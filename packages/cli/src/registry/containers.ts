@@ -2,7 +2,7 @@ import type { CommandEntry } from '../command.ts';
 
 export const containersCommands: Record<string, CommandEntry> = {
   container: {
-    summary: 'run images as containers, podman-style (container run|ls|stop|rm|exec)',
+    summary: 'podman-style: container run IMAGE, ls, stop, rm, exec (ctr run ID runs a bundle)',
     load: () => import('../commands/containers/container.ts'),
   },
 };

@@ -21,7 +21,7 @@ const list = `Subcommands:
 'ctr container SUBCOMMAND --help' shows a subcommand's flags.`;
 
 export default defineCommand({
-  summary: 'run images as containers, podman-style (container run|ls|stop|rm|exec)',
+  summary: 'podman-style: container run IMAGE, ls, stop, rm, exec (ctr run ID runs a bundle)',
   usage: 'container SUBCOMMAND [options] [arguments]',
   details: `Image-level commands for people, as podman and docker users expect them. The
 runc-compatible \`ctr run <container-id>\` (a bundle in the current directory or
