@@ -3,7 +3,8 @@
 // as they run runc. Each manager pulls a busybox image from a local docker-registry.
 // Where ctr still lacks a runtime feature (its typed "not implemented yet" error, or a
 // missing command), the test prints the gap and skips; any other failure fails.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   makeTmp,
   needsCommand,
@@ -159,6 +160,43 @@ describe.runIf(
       'bar',
       '',
     ]);
+  });
+
+  it('mounts a read-only volume, adds a --device and applies --pids-limit', async () => {
+    const volume = join(dir, 'volume');
+    mkdirSync(volume);
+    writeFileSync(join(volume, 'f'), 'from the host\n');
+    const out = ok(
+      'podman run',
+      await run(
+        '--rm',
+        ...['-v', `${volume}:/data:ro`, '--device', '/dev/null:/dev/mynull', '--pids-limit', '50'],
+        image,
+        'sh',
+        '-c',
+        'cat /data/f; touch /data/g 2>/dev/null || echo data-ro; echo x > /dev/mynull && echo dev-ok; ' +
+          'p=$(grep :pids: /proc/self/cgroup | cut -d: -f3); cat /sys/fs/cgroup/pids$p/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max',
+      ),
+    );
+    expect(out).toBe('from the host\ndata-ro\ndev-ok\n50\n');
+    expect(existsSync(join(volume, 'g'))).toBe(false);
+  });
+
+  it('mounts --tmpfs (tmpcopyup)', async (ctx) => {
+    const r = unlessGap(
+      ctx,
+      'podman run --tmpfs',
+      await run(
+        '--rm',
+        '--tmpfs',
+        '/scratch',
+        image,
+        'sh',
+        '-c',
+        'grep " /scratch " /proc/mounts | cut -d" " -f3',
+      ),
+    );
+    expect(ok('podman run --tmpfs', r)).toBe('tmpfs\n');
   });
 
   it('runs --read-only with a writable /tmp (tmpcopyup tmpfs)', async (ctx) => {
