@@ -118,6 +118,16 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
       expect(ctr('delete', '-f', 'd1').status).toBe(0);
     });
 
+    it('features lists only what ctr supports; exec says it is not there yet', () => {
+      const f = JSON.parse(ctr('features').stdout);
+      expect(f).toMatchObject({ ociVersionMin: '1.0.0', ociVersionMax: '1.2.0' });
+      expect(f.linux.namespaces).not.toContain('user');
+      expect(f.linux.cgroup.systemd).toBe(false);
+      const exec = ctr('exec', 'x', 'true');
+      expect(exec.status).toBe(1);
+      expect(exec.stderr).toContain('exec');
+    });
+
     it('rejects unsupported global flags clearly', () => {
       const r = ctr('--systemd-cgroup', 'create', '-b', tmp, 'x');
       expect(r.status).toBe(1);
