@@ -115,7 +115,12 @@ describe.runIf(runnable('namespaces on a sacrificial thread', needsRoot()))(
       const root = join(dir, 'busybox');
       mkdirSync(root);
       makeBusyboxRootfs(root);
-      const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
+      // Only mounts under this test's directory: other test files mount elsewhere in parallel.
+      const mountsHere = () =>
+        readFileSync('/proc/self/mountinfo', 'utf8')
+          .split('\n')
+          .filter((l) => l.includes(dir));
+      const hostMounts = mountsHere();
       const out = join(dir, 'prepare-out');
       const fd = openSync(out, 'w');
       // 'ignore' would make libuv open /dev/null in the child, inside the new root.
@@ -136,7 +141,7 @@ describe.runIf(runnable('namespaces on a sacrificial thread', needsRoot()))(
       const text = readFileSync(out, 'utf8');
       expect(text).toMatch(/^pid=1\nctr\n/);
       expect(text.split('\n')).toContain('bin');
-      expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+      expect(mountsHere()).toEqual(hostMounts);
       expect(readFileSync('/etc/hostname', 'utf8')).not.toBe('ctr\n');
     });
 

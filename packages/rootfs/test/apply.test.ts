@@ -91,6 +91,16 @@ function run(
   return { status: r.status, out: r.stdout, err: r.stderr };
 }
 
+/**
+ * The host's mounts under this test's directory: other test files run in parallel and
+ * mount their own things elsewhere, so only these must be left unchanged.
+ */
+const hostMountsHere = () =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(dir))
+    .join('\n');
+
 /** The mountinfo lines of the container, keyed by mount point. */
 const mountsOf = (out: string) =>
   new Map(
@@ -104,7 +114,7 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
   'applyRootfs',
   () => {
     it('builds the default runc-style root: mounts, devices, links, masked and read-only paths, read-only root', () => {
-      const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
+      const hostMounts = hostMountsHere();
       const r = run(
         config((c) => {
           c.linux!.devices = [
@@ -154,7 +164,7 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
       expect(r.out).toMatch(/can't create \/proc\/sys\/kernel\/printk_ratelimit: Read-only file system/);
       expect(r.out).toMatch(/touch: \/newfile: Read-only file system/);
       expect(r.out).toMatch(/^shm-writable$/m);
-      expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+      expect(hostMountsHere()).toBe(hostMounts);
     });
 
     it('is seen from the host as a process with its own mount table and root', async () => {
@@ -334,7 +344,7 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
     });
 
     it('keeps a mount whose destination goes through a symlink to a host path, or through "..", inside the root', () => {
-      const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
+      const hostMounts = hostMountsHere();
       symlinkSync(host, join(rootfs, 'hostlink'));
       const withSub = config((c) => {
         c.mounts!.push({ destination: '/hostlink/sub', type: 'tmpfs', source: 'tmpfs' });
@@ -364,7 +374,7 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
         expect(m.get(`${host}/dotdot`)).toMatch(/ - tmpfs tmpfs /);
         expect(existsSync(join(rootfs, host, 'sub'))).toBe(true);
         expect(readdirSync(host)).toEqual(['secret']);
-        expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+        expect(hostMountsHere()).toBe(hostMounts);
       } finally {
         rmSync(join(rootfs, 'hostlink'));
         rmSync(join(rootfs, dir.slice(1).split('/')[0]!), { recursive: true, force: true });
