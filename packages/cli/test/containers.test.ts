@@ -364,6 +364,9 @@ describe.runIf(runnable('ctr container end to end', needsRoot(), needsCommand('d
       const memory = s.run('--memory', 'lots', image, 'true');
       expect(memory.status).toBe(1);
       expect(memory.stderr).toContain('parse --memory "lots"');
+      const stopTime = s.ctr('container', 'stop', '-t', 'soon', 'any');
+      expect(stopTime.status).toBe(1);
+      expect(stopTime.stderr).toContain('expected seconds to wait before SIGKILL');
       const tty = s.run('-t', image, 'true');
       expect(tty.status).toBe(1);
       expect(tty.stderr).toContain('no terminal relay yet');

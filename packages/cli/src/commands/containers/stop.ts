@@ -10,7 +10,15 @@ export default defineCommand({
   async run({ values, positionals, globals }) {
     if (positionals.length === 0)
       throw new CtrError({ stage: 'cli', op: 'container stop', hint: 'name a container' });
-    const timeoutMs = Number(values.time ?? 10) * 1000;
+    const seconds = Number(values.time ?? 10);
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      throw new CtrError({
+        stage: 'cli',
+        op: `container stop -t ${values.time}`,
+        hint: 'expected seconds to wait before SIGKILL, such as 10 or 0',
+      });
+    }
+    const timeoutMs = seconds * 1000;
     const records = new ContainerRecords();
     for (const name of positionals) {
       await stopContainer(records.find(name), { runtimeRoot: globals.root, timeoutMs });
