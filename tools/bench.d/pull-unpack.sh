@@ -11,7 +11,7 @@
 # Wall times swing with the machine's load; user+sys CPU time is printed beside them.
 
 BENCH_D="$CTR_ROOT/tools/bench.d"
-CTR_DIST="node $CTR_ROOT/packages/cli/dist/bin.js"
+CTR_DIST="node -- $CTR_ROOT/packages/cli/dist/bin.js"
 CONTAINERD_CTR=/usr/bin/ctr # Debian's containerd client, not ours.
 
 # Installs what only the benchmark needs (not part of CI).

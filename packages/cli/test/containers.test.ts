@@ -61,7 +61,7 @@ function sandbox() {
     const out = join(dir, `out.${++calls}`);
     const err = join(dir, `err.${calls}`);
     const fds = [openSync(out, 'w'), openSync(err, 'w')] as const;
-    const r = spawnSync(process.execPath, ['--conditions=source', bin, '--root', paths.root, ...args], {
+    const r = spawnSync(process.execPath, ['--conditions=source', '--', bin, '--root', paths.root, ...args], {
       stdio: [stdin, fds[0], fds[1]],
       env: {
         ...process.env,

@@ -10,7 +10,7 @@ const tmp = makeTmp('ctr-cli-plan-');
 afterAll(() => removeTmp(tmp));
 
 function ctr(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--conditions=source', bin, ...args], {
+  const r = spawnSync(process.execPath, ['--conditions=source', '--', bin, ...args], {
     encoding: 'utf8',
     timeout: 30_000,
   });

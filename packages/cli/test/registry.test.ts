@@ -15,7 +15,7 @@ const bin = new URL('../src/bin.ts', import.meta.url).pathname;
 // Asynchronous, so the registry in this process keeps answering while ctr runs.
 function ctr(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=source', bin, ...args], {
+    const child = spawn(process.execPath, ['--conditions=source', '--', bin, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -25,7 +25,7 @@ function ctr(...args: string[]) {
   const out = join(tmp, `out.${++calls}`);
   const err = join(tmp, `err.${calls}`);
   const fds = [openSync(out, 'w'), openSync(err, 'w')] as const;
-  const r = spawnSync(process.execPath, ['--conditions=source', bin, '--root', root, ...args], {
+  const r = spawnSync(process.execPath, ['--conditions=source', '--', bin, '--root', root, ...args], {
     stdio: ['ignore', fds[0], fds[1]],
     timeout: 30_000,
   });
@@ -91,6 +91,7 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
         process.execPath,
         [
           '--conditions=source',
+          '--',
           bin,
           '--root',
           root,

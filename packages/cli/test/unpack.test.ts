@@ -27,7 +27,7 @@ afterAll(() => {
 });
 
 function ctr(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--conditions=source', bin, ...args], {
+  const r = spawnSync(process.execPath, ['--conditions=source', '--', bin, ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 60_000,

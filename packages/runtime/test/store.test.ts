@@ -65,22 +65,31 @@ describe('container lock', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise((r) => holder.stdout.once('data', r));
-    const other = lockContainer(store.dir('l2'), 'l2');
+    const other = await lockContainer(store.dir('l2'), 'l2');
     other.release();
     const exited = new Promise((r) => holder.once('exit', r));
-    const lock = lockContainer(store.dir('l1'), 'l1');
+    const lock = await lockContainer(store.dir('l1'), 'l1');
     // We only got the lock after the holder let go.
     expect(holder.exitCode ?? (await exited)).toBe(0);
     lock.release();
     lock.release();
   });
 
-  it('reports a container deleted while we waited as not existing', () => {
+  it('lets two operations on one container in one process wait for each other instead of deadlocking', async () => {
+    const store = new ContainerStore(root);
+    store.allocate('l3');
+    const first = await lockContainer(store.dir('l3'), 'l3');
+    const second = lockContainer(store.dir('l3'), 'l3');
+    setTimeout(() => first.release(), 50);
+    (await second).release();
+  });
+
+  it('reports a container deleted while we waited as not existing', async () => {
     const store = new ContainerStore(root);
     store.allocate('gone');
     const dir = store.dir('gone');
     store.remove('gone');
-    expect(() => lockContainer(dir, 'gone')).toThrow('does not exist');
+    await expect(lockContainer(dir, 'gone')).rejects.toThrow('does not exist');
   });
 });
 

@@ -26,7 +26,7 @@ export function writeRuntimeWrapper(dir: string): RuntimeWrapper {
     [
       '#!/bin/sh',
       `printf '%s\\n' "$*" >> ${shellQuote(log)}`,
-      `exec ${shellQuote(process.execPath)} --conditions=source ${shellQuote(BIN)} "$@"`,
+      `exec ${shellQuote(process.execPath)} --conditions=source -- ${shellQuote(BIN)} "$@"`,
       '',
     ].join('\n'),
   );

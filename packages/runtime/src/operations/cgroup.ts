@@ -29,7 +29,7 @@ async function withContainer<T>(
   fn: (store: ContainerStore, record: ContainerRecord) => Promise<T>,
 ): Promise<T> {
   const store = new ContainerStore(t.root);
-  const lock = lockContainer(store.dir(t.id), t.id);
+  const lock = await lockContainer(store.dir(t.id), t.id);
   try {
     const record = store.read(t.id);
     const status = currentStatus(store, record);

@@ -79,7 +79,7 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
     });
   }
   const dir = store.allocate(opts.id);
-  const lock = lockContainer(dir, opts.id);
+  const lock = await lockContainer(dir, opts.id);
   const record: ContainerRecord = {
     ociVersion: config.ociVersion,
     id: opts.id,
@@ -172,8 +172,11 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
     if (pidFile) writePidFile(pidFile, launched.pid);
   } catch (e) {
     channel?.close();
-    await destroy(store, record);
-    lock.release();
+    try {
+      await destroy(store, record);
+    } finally {
+      lock.release();
+    }
     throw e;
   }
   channel.close();

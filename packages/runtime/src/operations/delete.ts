@@ -20,9 +20,9 @@ export interface DeleteOptions {
  */
 export async function deleteContainer(opts: DeleteOptions): Promise<void> {
   const store = new ContainerStore(opts.root);
-  let lock: ReturnType<typeof lockContainer>;
+  let lock: Awaited<ReturnType<typeof lockContainer>>;
   try {
-    lock = lockContainer(store.dir(opts.id), opts.id);
+    lock = await lockContainer(store.dir(opts.id), opts.id);
   } catch (e) {
     if (opts.force && e instanceof CtrError && e.op.endsWith('does not exist')) return;
     throw e;

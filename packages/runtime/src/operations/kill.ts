@@ -19,7 +19,7 @@ export interface KillOptions {
 export async function kill(opts: KillOptions): Promise<void> {
   const signal = parseSignal(opts.signal ?? 'SIGTERM');
   const store = new ContainerStore(opts.root);
-  const lock = lockContainer(store.dir(opts.id), opts.id);
+  const lock = await lockContainer(store.dir(opts.id), opts.id);
   try {
     const record = store.read(opts.id);
     const status = currentStatus(store, record);

@@ -19,7 +19,7 @@ export interface StartOptions {
  */
 export async function start(opts: StartOptions): Promise<ContainerRecord> {
   const store = new ContainerStore(opts.root);
-  const lock = lockContainer(store.dir(opts.id), opts.id);
+  const lock = await lockContainer(store.dir(opts.id), opts.id);
   let record: ContainerRecord;
   try {
     record = store.read(opts.id);

@@ -1,0 +1,32 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTmp, needsPath, removeTmp, runnable } from '@ctr/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const repo = new URL('../../..', import.meta.url).pathname;
+const ctr = join(repo, '.tools/bin/ctr');
+const tmp = makeTmp('ctr-argv-');
+afterAll(() => removeTmp(tmp));
+
+// Node scans a script's arguments for --env-file and loads the file, NODE_OPTIONS
+// included, before the script runs: `ctr container run --env-file F` must not let F
+// run code in ctr. The installed ctr runs `node -- bin.js`, after which Node leaves
+// the arguments alone.
+describe.runIf(
+  runnable('the installed ctr command', needsPath(ctr, 'the ctr wrapper written by tools/setup')),
+)('ctr argv', () => {
+  it('does not let Node act on --env-file in ctr’s own arguments', () => {
+    const marker = join(tmp, 'pwned');
+    writeFileSync(join(tmp, 'evil.cjs'), `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'x');`);
+    writeFileSync(join(tmp, 'env'), `NODE_OPTIONS=--require ${join(tmp, 'evil.cjs')}\n`);
+    const r = spawnSync(ctr, ['container', 'run', '--env-file', join(tmp, 'env')], { encoding: 'utf8' });
+    expect(r.stderr).toMatch(/name the image to run/);
+    expect(existsSync(marker)).toBe(false);
+    // Node itself would exit 9 on a missing --env-file; ctr gets to answer instead.
+    const missing = spawnSync(ctr, ['container', 'run', '--env-file', join(tmp, 'missing')], {
+      encoding: 'utf8',
+    });
+    expect(missing.stderr).toMatch(/name the image to run/);
+  });
+});
