@@ -95,6 +95,8 @@ export async function main(argv: string[]): Promise<number> {
         : undefined;
   const entry = commands[helpFor ?? name];
   if (!entry) {
+    // Logged as well: containerd's shim and conmon read the runtime's error from --log.
+    logLine(globals, 'error', `unknown command "${helpFor ?? name}"`);
     process.stderr.write(`ctr: unknown command "${helpFor ?? name}"; see 'ctr help'\n`);
     return 2;
   }
@@ -109,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseCommandArgs(command, args);
   } catch (e) {
+    logLine(globals, 'error', `${name}: ${(e as Error).message}`);
     process.stderr.write(`ctr ${name}: ${(e as Error).message}\nUsage: ctr ${command.usage}\n`);
     return 2;
   }

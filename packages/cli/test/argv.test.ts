@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTmp, needsPath, removeTmp, runnable } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,5 +28,29 @@ describe.runIf(
       encoding: 'utf8',
     });
     expect(missing.stderr).toMatch(/name the image to run/);
+  });
+});
+
+describe('errors before a command runs', () => {
+  it('reach the --log file, where containerd and conmon read them', () => {
+    const bin = new URL('../src/bin.ts', import.meta.url).pathname;
+    const log = join(tmp, 'log.json');
+    const run = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        ['--conditions=source', '--', bin, '--log', log, '--log-format', 'json', ...args],
+        {
+          encoding: 'utf8',
+        },
+      );
+    expect(run('no-such-command').status).toBe(2);
+    expect(run('kill', '--no-such-flag', 'x').status).toBe(2);
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; msg: string });
+    expect(lines.map((l) => l.level)).toEqual(['error', 'error']);
+    expect(lines[0]!.msg).toBe('unknown command "no-such-command"');
+    expect(lines[1]!.msg).toMatch(/^kill: Unknown option '--no-such-flag'/);
   });
 });
