@@ -1,5 +1,5 @@
-// The image-spec shapes the registry client reads and writes. Structurally the same as
-// @ctr/spec's image types; kept here so the client only depends on what it touches.
+// The image-spec shapes the registry client reads and writes: @ctr/spec's types, and
+// the manifest media types the client negotiates.
 
 export const MediaTypes = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -13,40 +13,4 @@ export const MediaTypes = {
 export const INDEX_TYPES: readonly string[] = [MediaTypes.ociIndex, MediaTypes.dockerList];
 export const MANIFEST_TYPES: readonly string[] = [MediaTypes.ociManifest, MediaTypes.dockerManifest];
 
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-  'os.version'?: string;
-  'os.features'?: string[];
-  features?: string[];
-}
-
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  urls?: string[];
-  annotations?: Record<string, string>;
-  platform?: Platform;
-  artifactType?: string;
-}
-
-export interface ImageManifest {
-  schemaVersion: 2;
-  mediaType?: string;
-  artifactType?: string;
-  config: Descriptor;
-  layers: Descriptor[];
-  subject?: Descriptor;
-  annotations?: Record<string, string>;
-}
-
-export interface ImageIndex {
-  schemaVersion: 2;
-  mediaType?: string;
-  artifactType?: string;
-  manifests: Descriptor[];
-  subject?: Descriptor;
-  annotations?: Record<string, string>;
-}
+export type { Descriptor, ImageIndex, ImageManifest, Platform } from '@ctr/spec';
