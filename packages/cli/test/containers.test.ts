@@ -274,10 +274,12 @@ describe.runIf(runnable('ctr container end to end', needsRoot(), needsCommand('d
         image,
         'sh',
         '-c',
-        'r() { p=$(grep ":$1:" /proc/self/cgroup | cut -d: -f3); cat /sys/fs/cgroup/$1$p/$2; }; r memory memory.limit_in_bytes; r pids pids.max; r cpu cpu.cfs_quota_us',
+        // The container's own cgroup is what it sees at /sys/fs/cgroup/<controller>;
+        // the host's tree, with other containers in it, is not there.
+        'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us; ls /sys/fs/cgroup/memory/ctr 2>&1 >/dev/null | wc -l',
       );
       expect(r.stderr).toBe('');
-      expect(r.stdout.split('\n')).toEqual([String(64 * 1024 * 1024), '33', '50000', '']);
+      expect(r.stdout.split('\n')).toEqual([String(64 * 1024 * 1024), '33', '50000', '1', '']);
     });
 
     it('keeps the default capabilities, applies --cap-add/--cap-drop, and --privileged gets all', () => {

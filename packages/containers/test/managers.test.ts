@@ -49,11 +49,10 @@ function memoryLimitOf(pid: number): number {
   return Number(readFileSync(file, 'utf8').trim());
 }
 
-// The memory limit as seen from inside: the container's own memory cgroup on v1
-// (podman keeps the host cgroup namespace there), memory.max on v2.
+// The memory limit as seen from inside: on v1 ctr binds the container's own cgroup at
+// /sys/fs/cgroup/memory (podman keeps the host cgroup namespace there), memory.max on v2.
 const MEMORY_LIMIT =
-  'p=$(grep :memory: /proc/self/cgroup | cut -d: -f3); ' +
-  'cat /sys/fs/cgroup/memory$p/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max';
+  'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max';
 
 describe.runIf(
   runnable(
@@ -175,7 +174,7 @@ describe.runIf(
         'sh',
         '-c',
         'cat /data/f; touch /data/g 2>/dev/null || echo data-ro; echo x > /dev/mynull && echo dev-ok; ' +
-          'p=$(grep :pids: /proc/self/cgroup | cut -d: -f3); cat /sys/fs/cgroup/pids$p/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max',
+          'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max',
       ),
     );
     expect(out).toBe('from the host\ndata-ro\ndev-ok\n50\n');

@@ -150,7 +150,9 @@ export function planRootfs(config: RootfsConfig, host: RootfsHost): RootfsPlan {
     } else if (type === '' || type === 'none') {
       throw fail(where, 'a mount needs a type (or the bind option)', destination);
     } else if (type === 'cgroup') {
-      ops.push(...cgroupMounts(destination, options, host.cgroups));
+      ops.push(
+        ...cgroupMounts(destination, options, host.cgroups, isNew('cgroup') ? undefined : host.cgroupPaths),
+      );
     } else {
       if (type === 'sysfs' && !isNew('network')) {
         // The host's sysfs shows the host's network devices; never let them be written.
@@ -213,6 +215,7 @@ function cgroupMounts(
   destination: string,
   requested: ParsedOptions,
   cgroups: HostCgroupMount[] | undefined,
+  ownPaths: Record<string, string> | undefined,
 ): RootfsOp[] {
   // Read-only unless the config asks for "rw": a writable cgroup tree lets the
   // container change its own limits (or, without a cgroup namespace, the host's).
@@ -240,14 +243,26 @@ function cgroupMounts(
     },
   ];
   for (const h of hierarchies) {
-    ops.push({
-      op: 'mount',
-      destination: `${destination}/${h.name}`,
-      kind: 'fs',
-      fstype: h.type,
-      source: 'cgroup',
-      options: { ...hierarchyOptions, data: h.options },
-    });
+    const own =
+      ownPaths && (h.type === 'cgroup2' ? ownPaths[''] : h.options.map((o) => ownPaths[o]).find(Boolean));
+    ops.push(
+      own
+        ? {
+            op: 'mount',
+            destination: `${destination}/${h.name}`,
+            kind: 'bind',
+            source: posix.join('/sys/fs/cgroup', h.name, own),
+            options: { ...hierarchyOptions, bind: true },
+          }
+        : {
+            op: 'mount',
+            destination: `${destination}/${h.name}`,
+            kind: 'fs',
+            fstype: h.type,
+            source: 'cgroup',
+            options: { ...hierarchyOptions, data: h.options },
+          },
+    );
     // "cpu" and "cpuacct" point at "cpu,cpuacct", as on the host.
     if (h.name.includes(',')) {
       for (const alias of h.name.split(','))

@@ -35,4 +35,11 @@ export interface RootfsHost {
   noPivot?: boolean | undefined;
   /** The host's cgroup hierarchies, for a "cgroup" mount (readRootfsHost fills them). */
   cgroups?: HostCgroupMount[] | undefined;
+  /**
+   * The container's own cgroup, as /proc/<init>/cgroup lists it: controller (or
+   * "name=…", or "" for v2) → path. Without a new cgroup namespace each hierarchy is
+   * then bind-mounted from that cgroup, so the container sees its own cgroup only and
+   * not the host's tree with every other container in it (as runc does).
+   */
+  cgroupPaths?: Record<string, string> | undefined;
 }

@@ -106,6 +106,32 @@ describe('planRootfs', () => {
     ]);
   });
 
+  it('binds the container’s own cgroup of each hierarchy when it has no cgroup namespace', () => {
+    const cgroups = parseCgroupMounts(
+      [
+        '31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw,nsdelegate',
+        '33 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct',
+        '34 30 0:30 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd',
+      ].join('\n'),
+    );
+    const cgroupPaths = { '': '/ctr/c1', cpu: '/ctr/c1', cpuacct: '/ctr/c1', 'name=systemd': '/user.slice' };
+    const lines = formatRootfsPlan(planRootfs(base(), { bundleDir: '/b', cgroups, cgroupPaths })).filter(
+      (l) => l.includes('/sys/fs/cgroup/'),
+    );
+    expect(lines.filter((l) => l.startsWith('bind'))).toEqual([
+      'bind /sys/fs/cgroup/unified/ctr/c1 -> /sys/fs/cgroup/unified [bind,ro,nosuid,nodev,noexec,relatime]',
+      'bind /sys/fs/cgroup/cpu,cpuacct/ctr/c1 -> /sys/fs/cgroup/cpu,cpuacct [bind,ro,nosuid,nodev,noexec,relatime]',
+      'bind /sys/fs/cgroup/systemd/user.slice -> /sys/fs/cgroup/systemd [bind,ro,nosuid,nodev,noexec,relatime]',
+    ]);
+    // In its own cgroup namespace the fresh mounts already show only its cgroup.
+    const withNs = base((c) => c.linux!.namespaces!.push({ type: 'cgroup' }));
+    expect(
+      formatRootfsPlan(planRootfs(withNs, { bundleDir: '/b', cgroups, cgroupPaths })).some((l) =>
+        l.startsWith('bind /sys/fs/cgroup/'),
+      ),
+    ).toBe(false);
+  });
+
   it('mounts cgroups read-only unless "rw" is asked for', () => {
     const plan = (options: string[]) =>
       formatRootfsPlan(

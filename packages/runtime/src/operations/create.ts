@@ -1,6 +1,6 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { openCgroup } from '@ctr/cgroups';
+import { openCgroup, parseProcCgroup } from '@ctr/cgroups';
 import { type ChildExit, planNamespaces } from '@ctr/namespaces';
 import { planRootfs, readHostCgroups } from '@ctr/rootfs';
 import { AT, CtrError, fchownat, mknodat, S } from '@ctr/sys';
@@ -95,11 +95,9 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
   let release = () => {};
   try {
     const namespaces = planNamespaces(config);
-    const rootfs = planRootfs(config, {
-      bundleDir: bundle.dir,
-      noPivot: opts.noPivot ?? false,
-      cgroups: readHostCgroups(),
-    });
+    // Checked now, before anything is launched; planned again below with the cgroup
+    // the init was placed in, which the cgroup mounts show.
+    planRootfs(config, { bundleDir: bundle.dir, noPivot: opts.noPivot ?? false, cgroups: readHostCgroups() });
     // The cgroup exists, with its limits, before the init does: the init is moved in
     // before it is told to do anything the user's config controls.
     const cgroupPlan = planContainerCgroup(config, opts.id);
@@ -128,6 +126,12 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
     if (info) record.initStartTime = info.startTime;
     store.write(record);
     cgroup.addProcess(launched.pid);
+    const rootfs = planRootfs(config, {
+      bundleDir: bundle.dir,
+      noPivot: opts.noPivot ?? false,
+      cgroups: readHostCgroups(),
+      cgroupPaths: parseProcCgroup(readFileSync(`/proc/${launched.pid}/cgroup`, 'utf8')),
+    });
 
     channel.send({
       type: 'bootstrap',
