@@ -2,7 +2,7 @@
 // builder and pushes it to a registry with @ctr/registry.
 // usage: node tools/demo-image.ts HOST:PORT/REPO:TAG
 import { RegistryClient } from '../packages/registry/src/index.ts';
-import { busyboxImage } from '../packages/testkit/src/index.ts';
+import { busyboxImage, pushBuiltImage } from '../packages/testkit/src/index.ts';
 
 const ref = process.argv[2];
 if (!ref) {
@@ -11,8 +11,6 @@ if (!ref) {
 }
 const image = await busyboxImage();
 const client = new RegistryClient({ plainHttp: true });
-for (const blob of [...image.layers, image.config]) {
-  await client.pushBlob(ref, blob.bytes, blob.descriptor);
-}
-await client.pushManifest(ref, image.manifest.bytes, image.manifest.descriptor.mediaType);
+const colon = ref.lastIndexOf(':');
+await pushBuiltImage(client, ref.slice(0, colon), ref.slice(colon + 1), image);
 console.log(`pushed ${ref} (${image.manifest.descriptor.digest})`);

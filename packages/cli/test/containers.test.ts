@@ -19,6 +19,7 @@ import {
   makeTmp,
   needsCommand,
   needsRoot,
+  pushBuiltImage,
   type RegistryServer,
   removeTmp,
   runnable,
@@ -34,9 +35,13 @@ let image: string;
 let usr1Image: string;
 
 async function push(ref: string, built: BuiltImage): Promise<void> {
-  const client = new RegistryClient({ plainHttp: true });
-  for (const blob of [...built.layers, built.config]) await client.pushBlob(ref, blob.bytes, blob.descriptor);
-  await client.pushManifest(ref, built.manifest.bytes, built.manifest.descriptor.mediaType);
+  const colon = ref.lastIndexOf(':');
+  await pushBuiltImage(
+    new RegistryClient({ plainHttp: true }),
+    ref.slice(0, colon),
+    ref.slice(colon + 1),
+    built,
+  );
 }
 
 let sandboxes = 0;

@@ -7,6 +7,7 @@ import {
   busyboxImage,
   makeTmp,
   needsCommand,
+  pushBuiltImage,
   type RegistryServer,
   removeTmp,
   runnable,
@@ -79,8 +80,7 @@ describe.runIf(runnable('ctr image commands against docker-registry', needsComma
       image = await busyboxImage();
       ref = `${registry.host}/cli/busybox:1.0`;
       const client = new RegistryClient({ plainHttp: true, credentials: staticCredentials({}) });
-      for (const b of [...image.layers, image.config]) await client.pushBlob(ref, b.bytes, b.descriptor);
-      await client.pushManifest(ref, image.manifest.bytes, image.manifest.descriptor.mediaType);
+      await pushBuiltImage(client, `${registry.host}/cli/busybox`, '1.0', image);
       await client.close();
     });
     afterAll(async () => {

@@ -12,6 +12,7 @@ import {
   makeTmp,
   needsCommand,
   needsRoot,
+  pushBuiltImage,
   type RegistryServer,
   removeTmp,
   runnable,
@@ -39,8 +40,7 @@ beforeAll(async () => {
   ref = `${registry.host}/run-image/busybox:1`;
   const built = await busyboxImage({ config: { StopSignal: 'SIGUSR2' } });
   const client = new RegistryClient({ plainHttp: true });
-  for (const blob of [...built.layers, built.config]) await client.pushBlob(ref, blob.bytes, blob.descriptor);
-  await client.pushManifest(ref, built.manifest.bytes, built.manifest.descriptor.mediaType);
+  await pushBuiltImage(client, `${registry.host}/run-image/busybox`, '1', built);
 });
 
 afterAll(async () => {

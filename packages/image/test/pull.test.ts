@@ -10,6 +10,7 @@ import {
   needsCommand,
   needsPath,
   needsRoot,
+  pushBuiltImage,
   type RegistryServer,
   removeTmp,
   runnable,
@@ -29,24 +30,6 @@ const refNames = (root: string) =>
       annotations?: Record<string, string>;
     }[]
   ).map((m) => m.annotations?.['org.opencontainers.image.ref.name']);
-
-async function pushBuilt(
-  client: RegistryClient,
-  repo: string,
-  tag: string,
-  image: BuiltImage,
-): Promise<void> {
-  for (const img of image.images) {
-    for (const blob of [...img.layers, img.config]) await client.pushBlob(repo, blob.bytes, blob.descriptor);
-    if (image.index)
-      await client.pushManifest(
-        `${repo}@${img.manifest.descriptor.digest}`,
-        img.manifest.bytes,
-        img.manifest.descriptor.mediaType,
-      );
-  }
-  await client.pushManifest(`${repo}:${tag}`, image.top.bytes, image.top.descriptor.mediaType);
-}
 
 /** Runs a pull in another Node process, as a second `ctr pull` would. */
 function childPull(root: string, ref: string) {
@@ -95,8 +78,8 @@ describe.runIf(
     });
     multi = await busyboxImage({ index: true });
     ref = `${registry.host}/test/busybox:latest`;
-    await pushBuilt(client, `${registry.host}/test/busybox`, 'latest', image);
-    await pushBuilt(client, `${registry.host}/test/multi`, '1', multi);
+    await pushBuiltImage(client, `${registry.host}/test/busybox`, 'latest', image);
+    await pushBuiltImage(client, `${registry.host}/test/multi`, '1', multi);
   });
   afterAll(async () => {
     await client?.close();

@@ -28,18 +28,10 @@ import {
   umount2,
   unshare,
 } from '../src/index.ts';
+import { thrown } from './thrown.ts';
 
 const dir = makeTmp();
 afterAll(() => removeTmp(dir));
-
-const thrown = (f: () => unknown): SysError => {
-  try {
-    f();
-  } catch (e) {
-    return e as SysError;
-  }
-  throw new Error('expected an error');
-};
 
 /** The mountinfo line of the mount at `path` (the last one stacked there). */
 function mountLine(path: string): string | undefined {

@@ -16,18 +16,10 @@ import {
   setns,
   unshare,
 } from '../src/index.ts';
+import { thrown } from './thrown.ts';
 
 const dir = makeTmp();
 afterAll(() => removeTmp(dir));
-
-const thrown = (f: () => unknown): SysError => {
-  try {
-    f();
-  } catch (e) {
-    return e as SysError;
-  }
-  throw new Error('expected an error');
-};
 
 describe('namespace ids and types', () => {
   it('reads the namespace inode of a task', () => {
