@@ -13,9 +13,13 @@ import {
 } from '@ctr/namespaces';
 import { CtrError, socketpair } from '@ctr/sys';
 import type { FromInit, ToInit } from './init/protocol.ts';
+import { openReadOnlyNodeBinary } from './node-binary.ts';
 
 const fromSources = import.meta.url.endsWith('.ts');
-const initEntry = fileURLToPath(new URL(`./init/main.${fromSources ? 'ts' : 'js'}`, import.meta.url));
+/** The scripts the launcher starts: a new container's init, or a process joining one. */
+const ENTRIES = { init: 'main', exec: 'exec-main' } as const;
+const entryPath = (entry: keyof typeof ENTRIES) =>
+  fileURLToPath(new URL(`./init/${ENTRIES[entry]}.${fromSources ? 'ts' : 'js'}`, import.meta.url));
 
 /** The runtime's end of the sync pipe to an init: newline-delimited JSON both ways. */
 export class InitChannel {
@@ -106,11 +110,15 @@ export type StdioFd = 'inherit' | 'ignore' | number;
 export type LaunchOn = 'calling-thread' | 'worker';
 
 export interface LaunchOptions {
+  /** `init` starts a container; `exec` joins a running one (its plan only joins namespaces). */
+  entry?: keyof typeof ENTRIES;
   stdio: readonly [StdioFd, StdioFd, StdioFd];
   /** Fds 3 .. 3+preserveFds-1 of the caller pass into the container (--preserve-fds). */
   preserveFds: number;
   namespaces: NamespacesPlan;
   launchOn: LaunchOn;
+  /** More fds of the caller handed to the child right after the sync fd, in order. */
+  extraFds?: readonly number[];
 }
 
 export interface LaunchedInit {
@@ -125,7 +133,8 @@ export interface LaunchedInit {
  * Starts the init (`node init/main`) inside the container's new namespaces, with the
  * sync pipe after stdio and the preserved fds. Node runs with an empty environment so
  * nothing of the caller's (NODE_OPTIONS above all) reaches the process that becomes
- * the container.
+ * the container, and from a read-only clone of its binary (openReadOnlyNodeBinary),
+ * handed over as the last fd and exec'd through /proc/self/fd.
  */
 export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   if (opts.namespaces.user) {
@@ -135,13 +144,28 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
       hint: 'not supported by the runtime yet: remove the user namespace and uid/gid mappings from linux.namespaces',
     });
   }
-  const [ours, theirs] = socketpair();
+  const node = openReadOnlyNodeBinary();
+  let ours: number;
+  let theirs: number;
+  try {
+    [ours, theirs] = socketpair();
+  } catch (e) {
+    closeSync(node);
+    throw e;
+  }
   const stdio: StdioFd[] = [...opts.stdio];
   for (let i = 0; i < opts.preserveFds; i++) stdio.push(3 + i);
   const syncFd = stdio.length;
-  stdio.push(theirs);
-  const nodeArgs = [...(fromSources ? ['--conditions=source'] : []), initEntry, String(syncFd)];
-  const [file, args] = launchCommand(opts.namespaces, process.execPath, nodeArgs);
+  stdio.push(theirs, ...(opts.extraFds ?? []));
+  // Placed by number in the child, so the path also holds after unshare(1)'s exec.
+  const nodeFd = stdio.length;
+  stdio.push(node);
+  const nodeArgs = [
+    ...(fromSources ? ['--conditions=source'] : []),
+    entryPath(opts.entry ?? 'init'),
+    String(syncFd),
+  ];
+  const [file, args] = launchCommand(opts.namespaces, `/proc/self/fd/${nodeFd}`, nodeArgs);
   let pid: number;
   let exited: Promise<ChildExit>;
   let release = () => {};
@@ -175,6 +199,7 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
     throw e;
   } finally {
     closeSync(theirs);
+    closeSync(node);
   }
   const socket = new Socket({ fd: ours, readable: true, writable: true });
   return { pid, exited, channel: new InitChannel(socket), release };

@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTmp, needsRoot, removeTmp, runnable } from '@ctr/testkit';
+import { makeTmp, needsCommand, needsRoot, removeTmp, runnable } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteContainer, list, run } from '../src/index.ts';
+import { create, deleteContainer, list, run } from '../src/index.ts';
 import { makeBundle } from './bundle.ts';
 
 const tmp = makeTmp('ctr-security-');
@@ -71,3 +72,30 @@ describe.runIf(runnable('container isolation', needsRoot()))('what a process ins
     expect(r.out.trim()).toBe('runc');
   });
 });
+
+describe.runIf(runnable('the init binary check', needsRoot(), needsCommand('python3')))(
+  'the Node binary of an init',
+  () => {
+    it('is reached only through a read-only mount, so it can never be opened for writing (CVE-2019-5736)', async () => {
+      // Until the program is exec'd the init is Node; a program that is a
+      // `#!/proc/self/exe` script would run that Node again inside the container.
+      const id = 'exe';
+      const bundle = makeBundle(join(tmp, id), { args: ['true'] });
+      const { record } = await create({ root, id, bundle, stdio: ['ignore', 'ignore', 'ignore'] });
+      try {
+        const flags = execFileSync(
+          'python3',
+          [
+            '-c',
+            'import os,sys; print(os.statvfs(sys.argv[1]).f_flag & os.ST_RDONLY)',
+            `/proc/${record.pid}/exe`,
+          ],
+          { encoding: 'utf8' },
+        );
+        expect(flags.trim()).toBe(String(1));
+      } finally {
+        await deleteContainer({ root, id, force: true });
+      }
+    });
+  },
+);
