@@ -8,6 +8,7 @@ const _flock = libc.func('int flock(int fd, int operation)');
 const _setsid = libc.func('int setsid(void)');
 const _signal = libc.func('void *signal(int sig, void *handler)');
 const _sigprocmask = libc.func('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
+const _ioctl = libc.func('int ioctl(int fd, unsigned long request, unsigned long arg)');
 const SIG_SETMASK = 2;
 
 const F_GETFD = 1;
@@ -71,17 +72,43 @@ export function closeRange(first: number, last = 0xffffffff, flags = 0): void {
   ]);
 }
 
+/** pidfd_open(2) flags: THREAD (linux/pidfd.h, = O_EXCL, Linux 6.9) names one thread instead of a process. */
+export const PIDFD = { THREAD: 0o200 } as const;
+
 /** Opens a pidfd for `pid` (pidfd_open(2)); it keeps naming that process even after the pid is reused. */
-export function pidfdOpen(pid: number): number {
+export function pidfdOpen(pid: number, flags = 0): number {
   return rawSyscall(
     'pidfd_open',
     [
       ['int', pid],
-      ['unsigned int', 0],
+      ['unsigned int', flags],
     ],
     `pid ${pid}`,
     'the process no longer exists',
   );
+}
+
+// linux/pidfd.h: PIDFD_GET_<type>_NAMESPACE = _IO(0xFF, n), Linux 6.11.
+const PIDFD_GET_NAMESPACE = { pid: 0xff05, pid_for_children: 0xff06 } as const;
+
+/**
+ * Opens (O_CLOEXEC) the pid namespace of the thread or process a pidfd names, or the
+ * one its children will be born in (ioctl PIDFD_GET_PID[_FOR_CHILDREN]_NAMESPACE).
+ * Unlike /proc/<pid>/ns/pid_for_children, this works right after unshare(CLONE_NEWPID),
+ * before the namespace has a process, so a procfs can be mounted for it in advance.
+ */
+export function pidfdPidNamespace(pidfd: number, which: keyof typeof PIDFD_GET_NAMESPACE): number {
+  return check(
+    `ioctl PIDFD_GET_${which.toUpperCase()}_NAMESPACE`,
+    _ioctl(pidfd, PIDFD_GET_NAMESPACE[which], 0),
+    undefined,
+    'needs Linux 6.11 or later',
+  );
+}
+
+/** The calling thread's id (gettid(2)): what cgroup v1 `tasks` and a PIDFD.THREAD pidfd take. */
+export function gettid(): number {
+  return rawSyscall('gettid', []);
 }
 
 /** Sends `signal` to the process a pidfd names (pidfd_send_signal(2)). */

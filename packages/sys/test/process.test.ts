@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTmp, removeTmp } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,9 +8,12 @@ import {
   close,
   closeRange,
   flock,
+  gettid,
   isCloseOnExec,
   LOCK,
+  PIDFD,
   pidfdOpen,
+  pidfdPidNamespace,
   pidfdSendSignal,
   SysError,
   setCloseOnExec,
@@ -71,6 +74,23 @@ describe('pidfd', () => {
     expect(() => pidfdSendSignal(fd, 15)).toThrow(/pidfd_send_signal: ESRCH/);
     close(fd);
     expect(() => pidfdOpen(child.pid!)).toThrow(/pidfd_open/);
+  });
+
+  it("opens the calling thread's pid namespaces through a thread pidfd", () => {
+    const fd = pidfdOpen(gettid(), PIDFD.THREAD);
+    try {
+      const ns = pidfdPidNamespace(fd, 'pid');
+      const forChildren = pidfdPidNamespace(fd, 'pid_for_children');
+      expect(readlinkSync(`/proc/self/fd/${ns}`)).toBe(readlinkSync('/proc/thread-self/ns/pid'));
+      expect(readlinkSync(`/proc/self/fd/${forChildren}`)).toBe(readlinkSync('/proc/thread-self/ns/pid'));
+      close(ns);
+      close(forChildren);
+    } finally {
+      close(fd);
+    }
+    const file = openSync(join(dir, 'not-a-pidfd'), 'w');
+    expect(() => pidfdPidNamespace(file, 'pid')).toThrow(/ioctl PIDFD_GET_PID_NAMESPACE: (ENOTTY|EINVAL)/);
+    closeSync(file);
   });
 });
 
