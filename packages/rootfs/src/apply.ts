@@ -37,6 +37,7 @@ import {
   umount2,
   unlinkat,
 } from '@ctr/sys';
+import { copyUp } from './copy-up.ts';
 import type { ParsedOptions } from './options.ts';
 import type { RootfsOp, RootfsPlan } from './plan.ts';
 import { createInRoot, openInRoot } from './resolve.ts';
@@ -96,7 +97,7 @@ function describe(op: RootfsOp): string {
     case 'mount':
       return op.kind === 'bind'
         ? `bind ${op.source} on ${op.destination}`
-        : `mount ${op.fstype} on ${op.destination}`;
+        : `mount ${op.fstype} on ${op.destination}${op.options.copyUp ? ' (tmpcopyup)' : ''}`;
     case 'setattr':
       return `change the attributes of ${op.destination}`;
     case 'mknod':
@@ -130,6 +131,9 @@ function pathOf(op: RootfsOp): string | undefined {
 
 function hintFor(op: RootfsOp, e: unknown): string | undefined {
   const code = e instanceof CtrError ? e.code : undefined;
+  if (op.op === 'mount' && op.options.copyUp && code === 'ENOSPC') {
+    return `what the image has at ${op.destination} does not fit in the tmpfs; raise its size= option`;
+  }
   if (op.op === 'mount' && op.kind === 'fs' && code === 'EINVAL') {
     return `the kernel refused the ${op.fstype} options [${op.options.data.join(',')}]`;
   }
@@ -258,8 +262,18 @@ function mountPointOf(path: string): string {
   });
 }
 
-/** Attaches a detached mount `tree` on `destination` inside the root, creating it as `kind`. */
-function attach(st: State, tree: number, destination: string, kind: 'dir' | 'file', o: ParsedOptions): void {
+/**
+ * Attaches a detached mount `tree` on `destination` inside the root, creating it as
+ * `kind`; `fill` runs with the resolved destination before the mount covers it.
+ */
+function attach(
+  st: State,
+  tree: number,
+  destination: string,
+  kind: 'dir' | 'file',
+  o: ParsedOptions,
+  fill?: (target: number) => void,
+): void {
   if (o.recAttrSet || o.recAttrClr) {
     mountSetattr(tree, '', AT.EMPTY_PATH | AT.RECURSIVE, { attrSet: o.recAttrSet, attrClr: o.recAttrClr });
   }
@@ -267,6 +281,7 @@ function attach(st: State, tree: number, destination: string, kind: 'dir' | 'fil
     mountSetattr(tree, '', AT.EMPTY_PATH, { attrSet: o.attrSet, attrClr: o.attrClr });
   const target = createInRoot(st.rootfd, destination, kind);
   try {
+    fill?.(target);
     st.opts.onResolved?.(destination);
     moveMount(tree, '', target, '', MOVE_MOUNT.F_EMPTY_PATH | MOVE_MOUNT.T_EMPTY_PATH);
   } finally {
@@ -304,12 +319,21 @@ function fsMount(
       else fsconfig(fs, FSCONFIG.SET_STRING, d.slice(0, eq), d.slice(eq + 1));
     }
     fsconfig(fs, FSCONFIG.CMD_CREATE);
-    tree = fsmount(fs, o.attrSet);
+    // A tmpcopyup tmpfs is filled while it is still detached, so it is made read-only only after.
+    tree = fsmount(fs, o.copyUp ? o.attrSet & ~MOUNT_ATTR.RDONLY : o.attrSet);
   } finally {
     close(fs);
   }
+  const fill = o.copyUp
+    ? (target: number) => {
+        const given = (key: string) => o.data.some((d) => d.startsWith(`${key}=`));
+        copyUp(destination, target, tree, { mode: !given('mode'), uid: !given('uid'), gid: !given('gid') });
+        if (o.attrSet & MOUNT_ATTR.RDONLY)
+          mountSetattr(tree, '', AT.EMPTY_PATH, { attrSet: MOUNT_ATTR.RDONLY });
+      }
+    : undefined;
   try {
-    attach(st, tree, destination, 'dir', { ...o, attrSet: 0, attrClr: 0 });
+    attach(st, tree, destination, 'dir', { ...o, attrSet: 0, attrClr: 0 }, fill);
   } finally {
     close(tree);
   }
@@ -369,6 +393,7 @@ const NO_OPTIONS: ParsedOptions = {
   recAttrClr: 0,
   propagation: [],
   data: [],
+  copyUp: false,
 };
 
 function bindDevice(st: State, path: string): void {

@@ -16,6 +16,7 @@ function optionWords(o: ParsedOptions): string {
     ...attrNames(o.recAttrSet, o.recAttrClr).map((w) => `r${w}`),
     ...o.propagation.map((p) => `${p.recursive ? 'r' : ''}${PROPAGATION_NAMES[p.type] ?? p.type}`),
     ...o.data,
+    ...(o.copyUp ? ['tmpcopyup'] : []),
   ];
   return words.length > 0 ? ` [${words.join(',')}]` : '';
 }

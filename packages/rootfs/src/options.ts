@@ -15,6 +15,8 @@ export interface ParsedOptions {
   propagation: { type: number; recursive: boolean }[];
   /** Filesystem parameters: "key=value" or a flag "key" (fsconfig(2)). */
   data: string[];
+  /** tmpcopyup (runc/crun extension, tmpfs only): the new tmpfs starts with a copy of what it covers. */
+  copyUp: boolean;
 }
 
 // option → [attr set, attr clear]
@@ -66,6 +68,7 @@ export function parseMountOptions(options: readonly string[], where: string): Pa
     recAttrClr: 0,
     propagation: [],
     data: [],
+    copyUp: false,
   };
   for (const o of options) {
     const attr = ATTRS[o];
@@ -85,7 +88,9 @@ export function parseMountOptions(options: readonly string[], where: string): Pa
       if (o !== 'async' && o !== 'nomand' && o !== 'nolazytime') p.data.push(o);
     } else if (o === 'defaults' || o === 'remount' || o === '') {
       // "defaults" is fstab's word for no option; "remount" has no meaning for a new mount.
-    } else if (o === 'idmap' || o === 'ridmap' || o === 'tmpcopyup' || o.startsWith('X-')) {
+    } else if (o === 'tmpcopyup') {
+      p.copyUp = true;
+    } else if (o === 'idmap' || o === 'ridmap' || o.startsWith('X-')) {
       throw new CtrError({
         stage: 'rootfs',
         op: `parse ${where} option ${o}`,

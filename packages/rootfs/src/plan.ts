@@ -136,6 +136,9 @@ export function planRootfs(config: RootfsConfig, host: RootfsHost): RootfsPlan {
     }
     const options = parseMountOptions(m.options ?? [], where);
     const type = m.type ?? (options.bind ? 'bind' : '');
+    if (options.copyUp && (type !== 'tmpfs' || options.bind)) {
+      throw fail(where, 'the tmpcopyup option applies to tmpfs mounts only', destination);
+    }
     if (options.bind || type === 'bind') {
       if (!m.source) throw fail(where, 'a bind mount needs a source', destination);
       const source = isAbsolute(m.source) ? m.source : join(host.bundleDir, m.source);

@@ -427,6 +427,103 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
       }
     });
 
+    it('fills a tmpcopyup tmpfs on /etc with the image’s /etc, writable over a read-only root', () => {
+      const hostMounts = hostMountsHere();
+      mkdirSync(join(rootfs, 'etc/hostdir'));
+      symlinkSync('passwd', join(rootfs, 'etc/passwd.link'));
+      try {
+        const r = run(
+          config((c) => {
+            c.root!.readonly = true;
+            c.mounts!.push(
+              // Mounted first: the copy does not cross into it (it is hidden by the tmpfs anyway).
+              { destination: '/etc/hostdir', type: 'bind', source: host, options: ['rbind', 'ro'] },
+              {
+                destination: '/etc',
+                type: 'tmpfs',
+                source: 'tmpfs',
+                options: ['rw', 'nosuid', 'nodev', 'tmpcopyup'],
+              },
+            );
+          }),
+          [
+            "grep ' /etc ' /proc/self/mountinfo",
+            'head -1 /etc/passwd',
+            'readlink /etc/passwd.link',
+            "stat -c '%n %a %u:%g' /etc /etc/passwd",
+            'ls -A /etc/hostdir | wc -l',
+            'echo changed > /etc/hostname && cat /etc/hostname',
+            'touch /root/x 2>&1',
+            'true',
+          ].join('; '),
+        );
+        expect(r.err).toBe('');
+        expect(r.status).toBe(0);
+        expect(r.out).toMatch(/ \/etc rw,nosuid,nodev[,\w]* - tmpfs tmpfs /);
+        expect(r.out).toContain('root:x:0:0:root:/root:/bin/sh\npasswd\n');
+        const mode = (p: string) => (statSync(join(rootfs, p)).mode & 0o7777).toString(8);
+        expect(r.out).toContain(`/etc ${mode('etc')} 0:0\n/etc/passwd ${mode('etc/passwd')} 0:0\n`);
+        expect(r.out).toMatch(/^0\nchanged$/m);
+        expect(r.out).toMatch(/touch: \/root\/x: Read-only file system/);
+        // The image is untouched: the write went to the tmpfs.
+        expect(readFileSync(join(rootfs, 'etc/hostname'), 'utf8')).toBe('ctr\n');
+        expect(hostMountsHere()).toBe(hostMounts);
+      } finally {
+        rmSync(join(rootfs, 'etc/hostdir'), { recursive: true });
+        rmSync(join(rootfs, 'etc/passwd.link'));
+      }
+    });
+
+    it('keeps a tmpcopyup copy inside the root when the image points symlinks at the host', () => {
+      const hostMounts = hostMountsHere();
+      // A symlink inside the destination to a host file, and a destination that is a
+      // symlink to a host directory: both resolve inside the root, the host is not read.
+      symlinkSync(join(host, 'secret'), join(rootfs, 'etc/evil'));
+      symlinkSync(host, join(rootfs, 'hostlink'));
+      mkdirSync(join(rootfs, host), { recursive: true });
+      writeFileSync(join(rootfs, host, 'image-file'), 'image\n');
+      symlinkSync('/proc', join(rootfs, 'proclink'));
+      const tmpcopyup = (destination: string) => ({
+        destination,
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['tmpcopyup'],
+      });
+      try {
+        const r = run(
+          config((c) => {
+            c.mounts!.push(tmpcopyup('/etc'), tmpcopyup('/hostlink'));
+          }),
+          'readlink /etc/evil; cat /etc/evil 2>&1; ls -A /hostlink; echo w > /hostlink/new; cat /proc/self/mountinfo',
+        );
+        expect(r.err).toBe('');
+        expect(r.out).toContain(
+          `${host}/secret\ncat: can't open '/etc/evil': No such file or directory\nimage-file\n`,
+        );
+        expect(mountsOf(r.out).get(host)).toMatch(/ - tmpfs tmpfs /);
+        expect(readdirSync(host)).toEqual(['secret']);
+        expect(readdirSync(join(rootfs, host))).toEqual(['image-file']);
+        // The image makes the destination a symlink to /proc, mounted before it: a copy
+        // would carry /proc's files past the masked paths. Refused.
+        const proc = run(
+          config((c) => {
+            c.mounts!.push(tmpcopyup('/proclink'));
+          }),
+          'true',
+        );
+        expect(proc.status).toBe(97);
+        expect(proc.err).toMatch(
+          /^rootfs: copy \/proclink into its tmpfs \(tmpcopyup\) — the destination resolves to a proc filesystem/m,
+        );
+        expect(hostMountsHere()).toBe(hostMounts);
+      } finally {
+        rmSync(join(rootfs, 'etc/evil'));
+        rmSync(join(rootfs, 'hostlink'));
+        rmSync(join(rootfs, 'proclink'));
+        rmSync(join(rootfs, dir.slice(1).split('/')[0]!), { recursive: true, force: true });
+      }
+    });
+
     it('falls back to MS_MOVE + chroot with noPivot', () => {
       const r = run(config(), 'ls /; cat /proc/self/mountinfo', { noPivot: true });
       expect(r.err).toBe('');

@@ -33,6 +33,11 @@ describe('parseMountOptions', () => {
       recAttrClr: MOUNT_ATTR.RDONLY,
       propagation: [{ type: MS.SLAVE, recursive: true }],
       data: ['size=1m', 'newinstance'],
+      copyUp: false,
+    });
+    expect(parseMountOptions(['rw', 'tmpcopyup', 'mode=1777'], 'm')).toMatchObject({
+      copyUp: true,
+      data: ['mode=1777'],
     });
     expect(parseMountOptions(['ro', 'rw'], 'm').attrSet & MOUNT_ATTR.RDONLY).toBe(0);
     expect(() => parseMountOptions(['idmap'], 'mounts[3]')).toThrow(
@@ -195,6 +200,20 @@ describe('planRootfs', () => {
         c.mounts!.push({ destination: '/x', source: '/y', options: ['rbind', 'size=1m'] }),
       /filesystem options have no effect on a bind mount: size=1m/,
     ],
+    [
+      (c: RuntimeConfig) =>
+        c.mounts!.push({ destination: '/x', source: '/y', options: ['rbind', 'tmpcopyup'] }),
+      /mounts\[\d+\] \/x — the tmpcopyup option applies to tmpfs mounts only/,
+    ],
+    [
+      (c: RuntimeConfig) =>
+        c.mounts!.push({ destination: '/x', type: 'tmpfs', source: '/y', options: ['bind', 'tmpcopyup'] }),
+      /the tmpcopyup option applies to tmpfs mounts only/,
+    ],
+    [
+      (c: RuntimeConfig) => c.mounts!.push({ destination: '/x', type: 'proc', options: ['tmpcopyup'] }),
+      /the tmpcopyup option applies to tmpfs mounts only/,
+    ],
     [(c: RuntimeConfig) => (c.linux!.devices = [{ path: '/dev/x', type: 'c' }]), /needs major and minor/],
     [
       (c: RuntimeConfig) => {
@@ -215,6 +234,32 @@ describe('planRootfs', () => {
       expect(() => planRootfs(base(edit) as RootfsConfig, host)).toThrow(message);
     },
   );
+
+  it('plans a tmpcopyup tmpfs (podman --read-only, --tmpfs) and prints the option', () => {
+    const plan = planRootfs(
+      base((c) => {
+        c.mounts!.push({
+          destination: '/etc/',
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup'],
+        });
+      }),
+      host,
+    );
+    expect(plan.ops).toContainEqual(
+      expect.objectContaining({
+        op: 'mount',
+        kind: 'fs',
+        fstype: 'tmpfs',
+        destination: '/etc',
+        options: expect.objectContaining({ copyUp: true, data: [] }),
+      }),
+    );
+    expect(formatRootfsPlan(plan)).toContain(
+      'mount tmpfs (tmpfs) -> /etc [rw,nosuid,nodev,rprivate,tmpcopyup]',
+    );
+  });
 
   it('maps sysctls to the namespaces that own them', () => {
     const owned = new Set(['ipc', 'uts', 'network'] as const);

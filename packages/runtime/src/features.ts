@@ -50,6 +50,7 @@ export function features(): Features {
       'strictatime',
       'suid',
       'sync',
+      'tmpcopyup',
       'unbindable',
     ],
     linux: {
