@@ -1,6 +1,7 @@
-import { readSync } from 'node:fs';
+import { readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import type { RuntimeConfig } from '@ctr/spec';
 import { close, recvFds } from '@ctr/sys';
 import { makeTmp, needsRoot, removeTmp, runnable } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ async function receiveMaster(conn: Socket): Promise<{ name: string; fd: number }
 }
 
 describe.runIf(runnable('console socket', needsRoot()))('process.terminal with --console-socket', () => {
-  it('sends a working pty master; the program has the slave as its controlling terminal', async () => {
+  it('sends a working pty master from the container devpts; the slave is its terminal and /dev/console', async () => {
     const socketPath = join(tmp, 'console.sock');
     // pauseOnConnect: node must not read (and drop) the message carrying the fd.
     const server = createServer({ pauseOnConnect: true });
@@ -38,7 +39,11 @@ describe.runIf(runnable('console socket', needsRoot()))('process.terminal with -
     const bundle = makeBundle(join(tmp, 'b'), {
       terminal: true,
       consoleSize: { height: 33, width: 101 },
-      args: ['sh', '-c', 'test -t 0 && echo tty; stty size; echo done; read line; echo "got $line"'],
+      args: [
+        'sh',
+        '-c',
+        'test -t 0 && echo tty; tty; stat -c %t:%T /dev/console; stty size; echo done; read line; echo "got $line"',
+      ],
     });
     const creating = create({ root, id: 't1', bundle, consoleSocket: socketPath });
     const conn = await connected;
@@ -50,8 +55,9 @@ describe.runIf(runnable('console socket', needsRoot()))('process.terminal with -
     const buf = Buffer.alloc(4096);
     while (!out.includes('done'))
       out += buf.toString('utf8', 0, readSync(master.fd, buf, 0, buf.length, null));
-    expect(out).toMatch(/^tty\r\n33 101\r\n/);
-    const { writeSync } = await import('node:fs');
+    // runc's answer: the container's own devpts numbers from 0; /dev/console is that
+    // slave (major 136 = 0x88), not a host pty.
+    expect(out).toMatch(/^tty\r\n\/dev\/pts\/0\r\n88:0\r\n33 101\r\n/);
     writeSync(master.fd, 'typed\n');
     while (!out.includes('got typed'))
       out += buf.toString('utf8', 0, readSync(master.fd, buf, 0, buf.length, null));
@@ -67,6 +73,21 @@ describe.runIf(runnable('console socket', needsRoot()))('process.terminal with -
     await expect(create({ root, id: 't3', bundle, consoleSocket: join(tmp, 'none.sock') })).rejects.toThrow(
       'connect to console socket',
     );
+    expect(list({ root }).map((c) => c.id)).toEqual([]);
+  });
+
+  it('refuses a terminal when the container has no devpts of its own', async () => {
+    const socketPath = join(tmp, 'console2.sock');
+    const server = createServer({ pauseOnConnect: true });
+    await new Promise<void>((r) => server.listen(socketPath, r));
+    const bundle = makeBundle(join(tmp, 'b4'), { terminal: true });
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as RuntimeConfig;
+    config.mounts = config.mounts!.filter((m) => m.destination !== '/dev/pts');
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+    await expect(create({ root, id: 't4', bundle, consoleSocket: socketPath })).rejects.toThrow(
+      /rootfs: open the terminal \/dev\/pts\/ptmx in the container: ENOENT — process.terminal needs a devpts mount/,
+    );
+    server.close();
     expect(list({ root }).map((c) => c.id)).toEqual([]);
   });
 });

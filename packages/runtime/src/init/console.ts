@@ -5,14 +5,20 @@ import {
   close,
   connectUnix,
   dup3,
+  FS_MAGIC,
+  fchown,
+  fstatfsType,
   O,
   openat,
+  openat2,
   openPtyPeer,
+  RESOLVE,
   SysError,
   sendFds,
   setControllingTerminal,
   setsid,
   setWindowSize,
+  stageError,
   unlockPty,
 } from '@ctr/sys';
 
@@ -33,38 +39,90 @@ export function connectConsoleSocket(path: string): number {
   }
 }
 
-/** A pty pair whose master goes to the console socket and whose slave becomes the container's terminal. */
+/**
+ * The container's terminal: the master goes to the console socket, the slave becomes
+ * the program's controlling terminal and stdio. Both are -1 until `openConsole`.
+ */
 export interface Console {
   socket: number;
+  size: { height: number; width: number } | undefined;
   master: number;
   slave: number;
 }
 
+export function prepareConsole(socket: number, size: Console['size']): Console {
+  return { socket, size, master: -1, slave: -1 };
+}
+
 /**
- * Opens the pty before the root filesystem is built: @ctr/rootfs binds the slave onto
- * /dev/console from its fd (never from a path the container controls), so it must
- * exist first. It therefore comes from the host's devpts instance, as in runc before
- * 1.0, not from the container's own.
+ * The options for applyRootfs that open the pty at its `console` op: the container's
+ * devpts is mounted by then and the root not yet pivoted. @ctr/rootfs reads
+ * `consoleFd` only at that op, so the getter runs exactly there and hands it the slave
+ * to bind onto /dev/console.
  */
-export function openConsole(socket: number, size: { height: number; width: number } | undefined): Console {
-  const master = openat(AT.FDCWD, '/dev/ptmx', constants.O_RDWR | O.NOCTTY);
+export function consoleAtRootfs(c: Console, root: string): { readonly consoleFd: number } {
+  return {
+    get consoleFd() {
+      return openConsole(c, root);
+    },
+  };
+}
+
+/**
+ * Opens the pty from the container's own devpts instance (runc since 1.0): its
+ * /dev/pts/ptmx, resolved inside the root without following symlinks, so the program
+ * sees /dev/pts/0 as its tty and no host pty number leaks in. The host's /dev/ptmx is
+ * never used: its slaves live in the host's devpts, which the container does not have.
+ */
+export function openConsole(c: Console, root: string): number {
+  // Stage rootfs: this runs as the plan's console op, and applyRootfs passes its own
+  // stage's errors through whole (errno and hint intact).
+  const rootfd = openat(AT.FDCWD, root, O.PATH | O.DIRECTORY);
   try {
-    unlockPty(master);
-    const slave = openPtyPeer(master);
-    if (size) setWindowSize(slave, { rows: size.height, cols: size.width });
-    return { socket, master, slave };
-  } catch (e) {
-    close(master);
-    throw e;
+    c.master = openat2(rootfd, 'dev/pts/ptmx', {
+      flags: constants.O_RDWR | O.NOCTTY,
+      resolve: RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS | RESOLVE.NO_SYMLINKS,
+    });
+  } catch (cause) {
+    throw stageError({
+      stage: 'rootfs',
+      op: 'open the terminal /dev/pts/ptmx in the container',
+      hint: 'process.terminal needs a devpts mount at /dev/pts with newinstance,ptmxmode=0666 (runc spec has one)',
+      cause,
+    });
+  } finally {
+    close(rootfd);
   }
+  // A container-made /dev/pts (a tmpfs with a "ptmx" file in it) must not pass for one.
+  if (fstatfsType(c.master) !== FS_MAGIC.DEVPTS) {
+    close(c.master);
+    c.master = -1;
+    throw new CtrError({
+      stage: 'rootfs',
+      op: 'open the terminal /dev/pts/ptmx in the container',
+      hint: '/dev/pts is not a devpts filesystem: mount devpts there with newinstance,ptmxmode=0666',
+    });
+  }
+  unlockPty(c.master);
+  c.slave = openPtyPeer(c.master);
+  if (c.size) setWindowSize(c.slave, { rows: c.size.height, cols: c.size.width });
+  return c.slave;
 }
 
 /**
  * Sends the master over the console socket as runc does (SCM_RIGHTS, the name
  * "/dev/ptmx" as payload) and makes the slave the controlling terminal and
- * stdin/stdout/stderr of the init, and so of the program.
+ * stdin/stdout/stderr of the init, and so of the program, owned by the program's user
+ * so it can reopen its own tty (runc's fixStdioPermissions).
  */
-export function attachConsole(c: Console): void {
+export function attachConsole(c: Console, uid: number): void {
+  if (c.slave < 0) {
+    throw new CtrError({
+      stage: 'runtime',
+      op: 'attach the terminal',
+      hint: 'the root filesystem plan has no console op: process.terminal must be true when it is planned',
+    });
+  }
   try {
     sendFds(c.socket, Buffer.from('/dev/ptmx'), [c.master]);
   } finally {
@@ -78,6 +136,7 @@ export function attachConsole(c: Console): void {
     if (!(e instanceof SysError && e.code === 'EPERM')) throw e;
   }
   setControllingTerminal(c.slave);
+  fchown(c.slave, uid, -1);
   for (const fd of [0, 1, 2]) dup3(c.slave, fd);
   close(c.slave);
 }

@@ -9,7 +9,7 @@ import { applyRootfs } from '@ctr/rootfs';
 import { compileSeccomp, installSeccomp, type SeccompProgram } from '@ctr/seccomp';
 import { AT, CtrError, O, openat, procFdPath, resetSignals } from '@ctr/sys';
 import { receive, send } from './channel.ts';
-import { attachConsole, connectConsoleSocket, openConsole } from './console.ts';
+import { attachConsole, connectConsoleSocket, consoleAtRootfs, prepareConsole } from './console.ts';
 import { checkExecutable, resolveExecutable } from './executable.ts';
 import { prepareFdsForExec } from './fds.ts';
 import type { Bootstrap } from './protocol.ts';
@@ -55,13 +55,14 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
   const privileges = planPrivileges(proc, probePrivilegesHost(), config.linux);
 
   const terminal = boot.consoleSocket
-    ? openConsole(connectConsoleSocket(boot.consoleSocket), proc.consoleSize)
+    ? prepareConsole(connectConsoleSocket(boot.consoleSocket), proc.consoleSize)
     : undefined;
 
   // 3. Root filesystem: propagation, mounts, /dev, pivot_root, sysctls, read-only
   //    and masked paths. Afterwards no host path (the Node binary, this script, the
   //    state directory) is reachable from the container (CVE-2019-5736).
-  applyRootfs(boot.rootfs, { consoleFd: terminal?.slave });
+  //    The pty is opened from the container's devpts at the plan's console op.
+  applyRootfs(boot.rootfs, terminal ? consoleAtRootfs(terminal, boot.rootfs.root) : {});
   let fifoPath: string;
   try {
     fifoPath = procFdPath(fifoFd);
@@ -74,7 +75,7 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
     });
   }
 
-  if (terminal) attachConsole(terminal);
+  if (terminal) attachConsole(terminal, proc.user.uid);
 
   // 4. The seccomp filter is compiled now so a bad profile fails `create`.
   const seccomp = config.linux?.seccomp ? compileSeccomp(config.linux.seccomp) : undefined;
