@@ -6,6 +6,7 @@ import { check, koffi, libc } from './libc.ts';
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
+const SOCK_NONBLOCK = 0o4000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const MSG_NOSIGNAL = 0x4000;
@@ -25,6 +26,9 @@ koffi.struct('ctr_socket_msghdr', {
 const _socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
 const _socket = libc.func('int socket(int domain, int type, int protocol)');
 const _connect = libc.func('int connect(int fd, const uint8_t *addr, uint32_t len)');
+const _bind = libc.func('int bind(int fd, const uint8_t *addr, uint32_t len)');
+const _listen = libc.func('int listen(int fd, int backlog)');
+const _accept4 = libc.func('int accept4(int fd, void *addr, void *len, int flags)');
 const _sendmsg = libc.func('long sendmsg(int fd, const ctr_socket_msghdr *msg, int flags)');
 const _recvmsg = libc.func('long recvmsg(int fd, _Inout_ ctr_socket_msghdr *msg, int flags)');
 const _close = libc.func('int close(int fd)');
@@ -38,21 +42,56 @@ export function socketpair(): [number, number] {
 
 /** Connects a new close-on-exec AF_UNIX stream socket to `path` (socket(2), connect(2)). */
 export function connectUnix(path: string): number {
-  const raw = Buffer.from(path);
-  if (raw.length >= 108) {
-    throw new RangeError(`sys: unix socket path too long (${raw.length} bytes, max 107): ${path}`);
-  }
-  const addr = Buffer.alloc(110);
-  addr.writeUInt16LE(AF_UNIX, 0);
-  raw.copy(addr, 2);
+  const addr = unixAddress(path);
   const fd = check('socket', _socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), path);
   try {
-    check('connect', _connect(fd, addr, 2 + raw.length + 1), path, 'nothing listens on this socket');
+    check('connect', _connect(fd, addr, addr.length), path, 'nothing listens on this socket');
   } catch (e) {
     _close(fd);
     throw e;
   }
   return fd;
+}
+
+/**
+ * Creates an AF_UNIX stream socket file at `path` and listens on it (socket(2),
+ * bind(2), listen(2)). Close-on-exec and non-blocking: acceptUnix never waits.
+ */
+export function listenUnix(path: string): number {
+  const addr = unixAddress(path);
+  const fd = check('socket', _socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), path);
+  try {
+    check(
+      'bind',
+      _bind(fd, addr, addr.length),
+      path,
+      'the path exists already or its directory is not writable',
+    );
+    check('listen', _listen(fd, 1), path);
+  } catch (e) {
+    _close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/**
+ * Takes a pending connection from a listenUnix socket as a close-on-exec, blocking
+ * socket (accept4(2)); EAGAIN when nobody has connected yet.
+ */
+export function acceptUnix(fd: number): number {
+  return check('accept4', _accept4(fd, null, null, SOCK_CLOEXEC), undefined, 'nobody has connected yet');
+}
+
+function unixAddress(path: string): Buffer {
+  const raw = Buffer.from(path);
+  if (raw.length >= 108) {
+    throw new RangeError(`sys: unix socket path too long (${raw.length} bytes, max 107): ${path}`);
+  }
+  const addr = Buffer.alloc(2 + raw.length + 1);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  raw.copy(addr, 2);
+  return addr;
 }
 
 /** Sends `payload` with `fds` attached as SCM_RIGHTS on a connected socket (sendmsg(2)). */

@@ -3,7 +3,17 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { makeTmp, removeTmp } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { close, connectUnix, isCloseOnExec, recvFds, SysError, sendFds, socketpair } from '../src/index.ts';
+import {
+  acceptUnix,
+  close,
+  connectUnix,
+  isCloseOnExec,
+  listenUnix,
+  recvFds,
+  SysError,
+  sendFds,
+  socketpair,
+} from '../src/index.ts';
 
 const dir = makeTmp();
 afterAll(() => removeTmp(dir));
@@ -52,5 +62,28 @@ describe('AF_UNIX sockets', () => {
     server.close();
     expect(() => connectUnix(join(dir, 'none'))).toThrow(SysError);
     expect(() => connectUnix(join(dir, 'none'))).toThrow(/connect .*ENOENT/);
+  });
+
+  it('listens on a path, refuses to wait for a connection, takes a queued one with its fds', () => {
+    const path = join(dir, 'listening');
+    const listener = listenUnix(path);
+    expect(isCloseOnExec(listener)).toBe(true);
+    expect(() => acceptUnix(listener)).toThrow(/accept4: EAGAIN/);
+    // The message is queued with the connection: the sender may be gone by accept.
+    const client = connectUnix(path);
+    const file = join(dir, 'queued');
+    writeFileSync(file, 'queued\n');
+    const fd = openSync(file, 'r');
+    sendFds(client, Buffer.from('x'), [fd]);
+    closeSync(fd);
+    close(client);
+    const conn = acceptUnix(listener);
+    expect(isCloseOnExec(conn)).toBe(true);
+    const { fds } = recvFds(conn, 1);
+    expect(readFileSync(fds[0]!, 'utf8')).toBe('queued\n');
+    close(fds[0]!);
+    close(conn);
+    expect(() => listenUnix(path)).toThrow(/bind .*EADDRINUSE/);
+    close(listener);
   });
 });
