@@ -21,14 +21,12 @@ bench_need() { # bench_need COMMAND PACKAGE
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
 }
 
-# Starts the registry and pushes the image once per bench run; sets BENCH_WORK,
-# BENCH_REF, BENCH_REGISTRY and BENCH_IMAGE (make-image's JSON).
-bench_image_up() {
-  [ -n "${BENCH_REF:-}" ] && return
+# Starts the registry once per bench run (removed at exit with BENCH_WORK); sets
+# BENCH_WORK and BENCH_REGISTRY.
+bench_registry_up() {
+  [ -n "${BENCH_REGISTRY:-}" ] && return
   [ -f "$CTR_ROOT/packages/cli/dist/bin.js" ] || { echo "tools/bench: build first (tools/setup)" >&2; exit 1; }
   bench_need docker-registry docker-registry
-  bench_need skopeo skopeo
-  bench_need umoci umoci
   BENCH_WORK=$(mktemp -d /tmp/ctr-bench-image.XXXXXX)
   local port
   port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
@@ -47,6 +45,15 @@ EOF
   trap bench_image_down EXIT
   BENCH_REGISTRY="127.0.0.1:$port"
   until curl -sf "http://$BENCH_REGISTRY/v2/" >/dev/null; do sleep 0.2; done
+}
+
+# Pushes the pull/unpack image once per bench run; sets BENCH_REF and BENCH_IMAGE
+# (make-image's JSON).
+bench_image_up() {
+  [ -n "${BENCH_REF:-}" ] && return
+  bench_need skopeo skopeo
+  bench_need umoci umoci
+  bench_registry_up
   BENCH_REF="$BENCH_REGISTRY/bench/host:1"
   say "bench: building and pushing $BENCH_REF from this host's files"
   BENCH_IMAGE=$(node "$BENCH_D/make-image.ts" "$BENCH_REF")
