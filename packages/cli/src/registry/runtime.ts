@@ -42,7 +42,7 @@ export const runtimeCommands: Record<string, CommandEntry> = {
     load: () => import('../commands/runtime/features.ts'),
   },
   exec: {
-    summary: 'run a new process inside a running container (not available yet)',
+    summary: 'run a new process inside a created or running container',
     load: () => import('../commands/runtime/exec.ts'),
   },
 };

@@ -1,5 +1,6 @@
 import type { NamespaceOp } from '@ctr/namespaces';
 import type { RootfsPlan } from '@ctr/rootfs';
+import type { LinuxPersonality, LinuxSeccomp, Process } from '@ctr/spec';
 import type { BundleConfig } from '../bundle.ts';
 
 /** The fd on which the init talks to the runtime that launched it (stdio[3] of spawn). */
@@ -27,7 +28,26 @@ export interface Bootstrap {
   namespaceOps: NamespaceOp[];
 }
 
-export type ToInit = Bootstrap | { type: 'hooks-done' } | { type: 'abort'; reason: string };
+/**
+ * What `exec` sends the helper that joins a running container. The helper was spawned
+ * into every namespace of the container but the mount namespace, whose fd it finds
+ * right after its sync fd: it joins that one itself, last, since it takes the host's
+ * files (Node's included) out of reach.
+ */
+export interface ExecBootstrap {
+  type: 'exec';
+  process: Process;
+  /** The container's profile: every process in a container runs under it, as in runc. */
+  seccomp: LinuxSeccomp | undefined;
+  personality: LinuxPersonality | undefined;
+  /** Whether the fd after the sync fd is the container's mount namespace. */
+  joinMount: boolean;
+  preserveFds: number;
+  /** process.terminal: where the pty master goes. */
+  consoleSocket: string | undefined;
+}
+
+export type ToInit = Bootstrap | ExecBootstrap | { type: 'hooks-done' } | { type: 'abort'; reason: string };
 
 /** A CtrError flattened for the pipe. */
 export interface WireError {

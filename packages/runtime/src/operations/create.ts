@@ -1,5 +1,5 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { openCgroup, parseProcCgroup } from '@ctr/cgroups';
 import { type ChildExit, planNamespaces } from '@ctr/namespaces';
 import { planRootfs, readHostCgroups } from '@ctr/rootfs';
@@ -9,6 +9,7 @@ import { runHooks } from '../hooks.ts';
 import type { WireError } from '../init/protocol.ts';
 import { type InitChannel, type LaunchOn, launchInit, type StdioFd } from '../launcher.ts';
 import { lockContainer } from '../lock.ts';
+import { writePidFile } from '../pid-file.ts';
 import { planContainerCgroup } from '../plan.ts';
 import { procInfo } from '../proc.ts';
 import { ociState } from '../status.ts';
@@ -188,14 +189,8 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
   return { record, exited: exited!, release };
 }
 
-/** Writes the pid file atomically (tmp + rename), as runc does, so a reader never sees it half written. */
-function writePidFile(path: string, pid: number): void {
-  const tmp = join(dirname(path), `.${process.pid}.pid`);
-  writeFileSync(tmp, String(pid));
-  renameSync(tmp, path);
-}
-
-function fromWire(e: WireError): CtrError {
+/** A structured error the init (or exec helper) sent over its sync pipe. */
+export function fromWire(e: WireError): CtrError {
   const err = new CtrError({
     stage: (e.stage as CtrError['stage']) ?? 'runtime',
     op: e.op ?? e.message,

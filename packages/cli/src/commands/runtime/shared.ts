@@ -23,15 +23,7 @@ export function containerId(positionals: string[], usage: string): string {
 
 /** The create options common to `create` and `run`, from parsed flags. */
 export function createOptions(values: Record<string, unknown>, id: string, globals: GlobalOptions) {
-  const preserve = values['preserve-fds'] as string | undefined;
-  const preserveFds = preserve === undefined ? 0 : Number(preserve);
-  if (!Number.isInteger(preserveFds) || preserveFds < 0) {
-    throw new CtrError({
-      stage: 'cli',
-      op: `invalid --preserve-fds ${preserve}`,
-      hint: 'a count of fds after stdio',
-    });
-  }
+  const preserveFds = parsePreserveFds(values['preserve-fds'] as string | undefined);
   return {
     root: globals.root,
     id,
@@ -44,6 +36,19 @@ export function createOptions(values: Record<string, unknown>, id: string, globa
     // ctr exits right after: its own thread can be the one sacrificed to the namespaces.
     launchOn: 'calling-thread' as const,
   };
+}
+
+/** --preserve-fds N: how many fds after stdio pass into the container. */
+export function parsePreserveFds(text: string | undefined): number {
+  const n = text === undefined ? 0 : Number(text);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new CtrError({
+      stage: 'cli',
+      op: `invalid --preserve-fds ${text}`,
+      hint: 'a count of fds after stdio',
+    });
+  }
+  return n;
 }
 
 /** Refuses the global flags ctr does not implement, with runc's meaning in the hint. */

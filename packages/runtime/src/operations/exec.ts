@@ -1,0 +1,173 @@
+import { resolve } from 'node:path';
+import { openCgroup } from '@ctr/cgroups';
+import { CLONE_FLAGS, type NamespacesPlan, type NamespaceType, NS_FILE } from '@ctr/namespaces';
+import type { Process } from '@ctr/spec';
+import { CtrError, close, openNamespace } from '@ctr/sys';
+import { exitStatus, forwardSignals } from '../foreground.ts';
+import { type LaunchOn, launchInit, type StdioFd } from '../launcher.ts';
+import { lockContainer } from '../lock.ts';
+import { writePidFile } from '../pid-file.ts';
+import { isSameProcessAlive, procInfo } from '../proc.ts';
+import { currentStatus } from '../status.ts';
+import { ContainerStore } from '../store.ts';
+import { fromWire } from './create.ts';
+
+export interface ExecOptions {
+  root?: string;
+  id: string;
+  /**
+   * The process to run (loadProcessFile reads one), or a function building it from the
+   * container's own process (execProcessFrom applies runc exec's flags).
+   */
+  process: Process | ((containerProcess: Process) => Process);
+  /** Return once the process runs instead of waiting for it (runc exec --detach). */
+  detach?: boolean;
+  /** Written with the process's host pid once it runs. */
+  pidFile?: string;
+  preserveFds?: number;
+  consoleSocket?: string;
+  stdio?: readonly [StdioFd, StdioFd, StdioFd];
+  /** Where the namespaces are joined: a Worker by default, the calling thread in the CLI. */
+  launchOn?: LaunchOn;
+}
+
+export interface ExecResult {
+  pid: number;
+  /** The exit status (128+signal when killed); undefined with `detach`. */
+  status: number | undefined;
+}
+
+/**
+ * OCI-runtime `exec` (runc exec): runs a new process inside a created or running
+ * container. A helper is spawned from a thread that has joined the container's
+ * namespaces (the mount namespace the helper joins itself), placed in the container's
+ * cgroup before it is told anything, then drops to the process's privileges under the
+ * container's seccomp profile and execs the program, as the init does.
+ */
+export async function exec(opts: ExecOptions): Promise<ExecResult> {
+  const store = new ContainerStore(opts.root);
+  const lock = await lockContainer(store.dir(opts.id), opts.id);
+  const nsFds: number[] = [];
+  let launched: Awaited<ReturnType<typeof launchInit>> | undefined;
+  try {
+    const record = store.read(opts.id);
+    const status = currentStatus(store, record);
+    if (status === 'stopped')
+      throw new CtrError({ stage: 'runtime', op: 'cannot exec in a stopped container' });
+    if (status === 'paused') {
+      throw new CtrError({
+        stage: 'runtime',
+        op: 'cannot exec in a paused container',
+        hint: 'resume it first',
+      });
+    }
+    if (status === 'creating' || record.pid === undefined || record.initStartTime === undefined) {
+      throw new CtrError({ stage: 'runtime', op: `cannot exec in a container in the ${status} state` });
+    }
+    const proc = typeof opts.process === 'function' ? opts.process(record.config.process!) : opts.process;
+    if (proc.terminal && !opts.consoleSocket) {
+      throw new CtrError({
+        stage: 'runtime',
+        op: 'exec with a terminal',
+        hint: 'pass --console-socket (the caller receives the pty master), or run without --tty',
+      });
+    }
+    if (proc.terminal) {
+      throw new CtrError({
+        stage: 'runtime',
+        op: 'exec with a terminal',
+        hint: 'not supported by ctr yet; run without --tty',
+      });
+    }
+    const types = (record.config.linux?.namespaces ?? []).map((n) => n.type as NamespaceType);
+    for (const refused of ['user', 'time'] as const) {
+      if (types.includes(refused)) {
+        throw new CtrError({
+          stage: 'runtime',
+          op: `exec into a container with a ${refused} namespace`,
+          hint: 'a multithreaded process cannot join it; not supported by ctr yet',
+        });
+      }
+    }
+    // The init's namespaces, opened now and then checked to still belong to the init:
+    // a pid recycled in between would otherwise hand us a stranger's.
+    const join: NamespacesPlan['join'] = [];
+    let mountFd: number | undefined;
+    for (const type of types) {
+      const fd = openNamespace(`/proc/${record.pid}/ns/${NS_FILE[type]}`, CLONE_FLAGS[type]);
+      nsFds.push(fd);
+      if (type === 'mount') mountFd = fd;
+      else join.push({ type, path: `/proc/self/fd/${fd}` });
+    }
+    if (!isSameProcessAlive(record.pid, record.initStartTime)) {
+      throw new CtrError({ stage: 'runtime', op: 'cannot exec in a stopped container' });
+    }
+    const namespaces: NamespacesPlan = {
+      create: [],
+      join,
+      thread: join.map((j) => ({
+        op: 'join' as const,
+        type: j.type as Exclude<NamespaceType, 'user'>,
+        path: j.path,
+      })),
+      user: undefined,
+      launcher: [],
+      init: [],
+    };
+    launched = await launchInit({
+      entry: 'exec',
+      stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
+      preserveFds: opts.preserveFds ?? 0,
+      namespaces,
+      launchOn: opts.launchOn ?? 'worker',
+      extraFds: mountFd !== undefined ? [mountFd] : [],
+    });
+    if (record.cgroup) openCgroup(record.cgroup).addProcess(launched.pid);
+    launched.channel.send({
+      type: 'exec',
+      process: proc,
+      seccomp: record.config.linux?.seccomp,
+      personality: record.config.linux?.personality,
+      joinMount: mountFd !== undefined,
+      preserveFds: opts.preserveFds ?? 0,
+      consoleSocket: opts.consoleSocket !== undefined ? resolve(opts.consoleSocket) : undefined,
+    });
+    const message = await launched.channel.next();
+    if (message?.type === 'error') throw fromWire(message.error);
+    if (message?.type !== 'ready') {
+      const exit = exitStatus(await launched.exited);
+      throw new CtrError({
+        stage: 'runtime',
+        op: 'exec: the process exited before it was ready',
+        hint: `exit status ${exit}`,
+      });
+    }
+    if (opts.pidFile) writePidFile(resolve(opts.pidFile), launched.pid);
+  } catch (e) {
+    if (launched) {
+      launched.channel.close();
+      try {
+        process.kill(launched.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    throw e;
+  } finally {
+    for (const fd of nsFds) close(fd);
+    lock.release();
+  }
+  const { pid, exited, channel } = launched;
+  channel.close();
+  if (opts.detach) {
+    launched.release();
+    return { pid, status: undefined };
+  }
+  const startTime = procInfo(pid)?.startTime;
+  const stop = startTime ? forwardSignals(pid, startTime) : () => {};
+  try {
+    return { pid, status: exitStatus(await exited) };
+  } finally {
+    stop();
+  }
+}
