@@ -3,25 +3,14 @@
 // init only sequences them and reports.
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { applyPrivileges, planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
+import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
 import { applyNamespaceOps } from '@ctr/namespaces';
 import { applyRootfs } from '@ctr/rootfs';
-import { compileSeccomp, installSeccomp, type SeccompProgram } from '@ctr/seccomp';
-import { AT, CtrError, O, openat, procFdPath, resetSignals } from '@ctr/sys';
+import { AT, CtrError, O, openat, procFdPath } from '@ctr/sys';
 import { receive, send } from './channel.ts';
 import { attachConsole, connectConsoleSocket, consoleAtRootfs, prepareConsole } from './console.ts';
-import { checkExecutable, resolveExecutable } from './executable.ts';
-import { prepareFdsForExec } from './fds.ts';
+import { execProgram, type Program, prepareProgram } from './program.ts';
 import type { Bootstrap } from './protocol.ts';
-
-/** What the init execs once `start` opens the fifo. */
-export interface Program {
-  path: string;
-  args: string[];
-  env: string[];
-  /** Installed last, right before execve (when no_new_privs allows it there). */
-  seccomp: SeccompProgram | undefined;
-}
 
 /**
  * Everything up to "created": runs on the init's only JavaScript thread, inside the
@@ -77,45 +66,9 @@ export function setupContainer(boot: Bootstrap, syncFd: number): { program: Prog
 
   if (terminal) attachConsole(terminal, proc.user.uid);
 
-  // 4. The seccomp filter is compiled now so a bad profile fails `create`.
-  const seccomp = config.linux?.seccomp ? compileSeccomp(config.linux.seccomp) : undefined;
-  // Without no_new_privs the filter needs CAP_SYS_ADMIN to load, so it goes in before
-  // the privileges are dropped, as in runc; with it, last before execve.
-  if (seccomp && !proc.noNewPrivileges) installSeccomp(seccomp);
-
-  // 5. rlimits, oom score, bounding set, groups and ids, capabilities, no_new_privs.
-  applyPrivileges(privileges);
-
-  try {
-    process.chdir(proc.cwd);
-  } catch (cause) {
-    throw new CtrError({
-      stage: 'runtime',
-      op: `chdir to process.cwd ${proc.cwd}`,
-      hint: 'the working directory must exist inside the container and be reachable by process.user',
-      cause,
-    });
-  }
-  // CVE-2024-21626: a cwd that resolves outside the root (through a leaked directory
-  // fd) reads back without a leading slash.
-  if (!process.cwd().startsWith('/')) {
-    throw new CtrError({
-      stage: 'runtime',
-      op: 'check cwd',
-      hint: 'the working directory is outside the container',
-    });
-  }
-  const args = proc.args ?? [];
-  if (args.length === 0) {
-    throw new CtrError({ stage: 'spec', op: 'process.args', hint: 'process.args: must name a program' });
-  }
-  const env = proc.env ?? [];
-  const path = resolveExecutable(args[0]!, env);
-  checkExecutable(args[0]!, path);
-  return {
-    program: { path, args, env, seccomp: seccomp && proc.noNewPrivileges ? seccomp : undefined },
-    fifoPath,
-  };
+  // 4. seccomp compiled (a bad profile fails `create`), 5. privileges, cwd, program.
+  const program = prepareProgram(proc, privileges, config.linux?.seccomp);
+  return { program, fifoPath };
 }
 
 /** Blocks until `start`, then replaces the init with the program. Never returns. */
@@ -129,18 +82,7 @@ export function startProgram(boot: Bootstrap, program: Program, fifoPath: string
   // 6. startContainer hooks, inside the container, before the program (config.md).
   runStartContainerHooks(boot);
   // 7. Last: the seccomp filter, so it never sees the runtime's own syscalls.
-  if (program.seccomp) installSeccomp(program.seccomp);
-
-  prepareFdsForExec(boot.preserveFds);
-  resetSignals();
-  const env: Record<string, string> = {};
-  for (const entry of program.env) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  process.execve!(program.path, program.args, env);
-  // execve returns only by throwing.
-  process.exit(127);
+  execProgram(program, boot.preserveFds);
 }
 
 /**
