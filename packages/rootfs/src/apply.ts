@@ -309,6 +309,11 @@ function fsMount(
   source: string | undefined,
   o: ParsedOptions,
 ): void {
+  // Nothing to copy where the image has nothing; the tmpfs root then keeps its own mode
+  // (1777 by default), as runc leaves it.
+  const existing = o.copyUp ? openOptional(st, destination) : undefined;
+  if (existing !== undefined) close(existing);
+  const copy = existing !== undefined;
   const fs = fsopen(fstype);
   let tree: number;
   try {
@@ -320,11 +325,11 @@ function fsMount(
     }
     fsconfig(fs, FSCONFIG.CMD_CREATE);
     // A tmpcopyup tmpfs is filled while it is still detached, so it is made read-only only after.
-    tree = fsmount(fs, o.copyUp ? o.attrSet & ~MOUNT_ATTR.RDONLY : o.attrSet);
+    tree = fsmount(fs, copy ? o.attrSet & ~MOUNT_ATTR.RDONLY : o.attrSet);
   } finally {
     close(fs);
   }
-  const fill = o.copyUp
+  const fill = copy
     ? (target: number) => {
         const given = (key: string) => o.data.some((d) => d.startsWith(`${key}=`));
         copyUp(destination, target, tree, { mode: !given('mode'), uid: !given('uid'), gid: !given('gid') });

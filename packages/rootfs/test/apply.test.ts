@@ -444,6 +444,9 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
                 source: 'tmpfs',
                 options: ['rw', 'nosuid', 'nodev', 'tmpcopyup'],
               },
+              // Read-only after the copy; and a destination the image lacks keeps tmpfs's 1777.
+              { destination: '/bin', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'tmpcopyup'] },
+              { destination: '/fresh', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] },
             );
           }),
           [
@@ -454,6 +457,9 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
             'ls -A /etc/hostdir | wc -l',
             'echo changed > /etc/hostname && cat /etc/hostname',
             'touch /root/x 2>&1',
+            "grep ' /bin ' /proc/self/mountinfo",
+            'touch /bin/x 2>&1',
+            "stat -c '%n %a' /fresh",
             'true',
           ].join('; '),
         );
@@ -465,12 +471,16 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
         expect(r.out).toContain(`/etc ${mode('etc')} 0:0\n/etc/passwd ${mode('etc/passwd')} 0:0\n`);
         expect(r.out).toMatch(/^0\nchanged$/m);
         expect(r.out).toMatch(/touch: \/root\/x: Read-only file system/);
+        expect(r.out).toMatch(/ \/bin ro,[,\w]* - tmpfs tmpfs /);
+        expect(r.out).toMatch(/touch: \/bin\/x: Read-only file system/);
+        expect(r.out).toMatch(/^\/fresh 1777$/m);
         // The image is untouched: the write went to the tmpfs.
         expect(readFileSync(join(rootfs, 'etc/hostname'), 'utf8')).toBe('ctr\n');
         expect(hostMountsHere()).toBe(hostMounts);
       } finally {
         rmSync(join(rootfs, 'etc/hostdir'), { recursive: true });
         rmSync(join(rootfs, 'etc/passwd.link'));
+        rmSync(join(rootfs, 'fresh'), { recursive: true, force: true });
       }
     });
 
