@@ -119,14 +119,33 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
       expect(ctr('delete', '-f', 'd1').status).toBe(0);
     });
 
-    it('features lists only what ctr supports; exec says it is not there yet', () => {
+    it('features lists only what ctr supports', () => {
       const f = JSON.parse(ctr('features').stdout);
       expect(f).toMatchObject({ ociVersionMin: '1.0.0', ociVersionMax: '1.2.0' });
       expect(f.linux.namespaces).not.toContain('user');
       expect(f.linux.cgroup.systemd).toBe(false);
-      const exec = ctr('exec', 'x', 'true');
-      expect(exec.status).toBe(1);
-      expect(exec.stderr).toContain('exec');
+    });
+
+    it('exec runs a command in a running container, with runc flags or a --process file', () => {
+      const b = bundle('b5', ['sleep', '100']);
+      expect(ctr('run', '-d', '-b', b, 'e1').status).toBe(0);
+      const r = ctr('exec', '-e', 'X=1', '--cwd', '/etc', 'e1', 'sh', '-c', 'echo $X $(pwd); exit 5');
+      expect(r.status).toBe(5);
+      expect(r.stdout).toBe('1 /etc\n');
+      // What conmon and containerd's shim pass: --process FILE --detach --pid-file P.
+      const processFile = join(tmp, 'process.json');
+      writeFileSync(
+        processFile,
+        JSON.stringify({ ...defaultRuntimeConfig().process, terminal: false, args: ['sleep', '50'] }),
+      );
+      const pidFile = join(tmp, 'exec.pid');
+      expect(ctr('exec', '--process', processFile, '--detach', '--pid-file', pidFile, 'e1').status).toBe(0);
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe('sleep\u000050\u0000');
+      const missing = ctr('exec', 'nope', 'true');
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain('container nope does not exist');
+      expect(ctr('delete', '-f', 'e1').status).toBe(0);
     });
 
     it('rejects unsupported global flags clearly', () => {

@@ -1,12 +1,20 @@
 // `ctr container exec NAME COMMAND…`: a new process inside a running image-run
 // container, found by name or id prefix.
-import { state } from '@ctr/runtime';
+import { type CreateOptions, exec, execProcessFrom, state } from '@ctr/runtime';
 import { CtrError } from '@ctr/sys';
 import type { ContainerMeta } from './records.ts';
 
 export interface ExecContainerOptions {
   runtimeRoot?: string | undefined;
   args: string[];
+  /** KEY=VALUE entries added to the container's environment. */
+  env?: string[] | undefined;
+  /** Working directory inside the container; the container's by default. */
+  workdir?: string | undefined;
+  /** "uid[:gid]"; the container's user by default. */
+  user?: string | undefined;
+  stdio?: CreateOptions['stdio'];
+  launchOn?: CreateOptions['launchOn'];
 }
 
 /** Runs `args` in the container and returns its exit status. */
@@ -14,9 +22,10 @@ export async function execContainer(meta: ContainerMeta, opts: ExecContainerOpti
   if (opts.args.length === 0) {
     throw new CtrError({ stage: 'containers', op: `exec in ${meta.name}`, hint: 'name the command to run' });
   }
+  const root = opts.runtimeRoot ? { root: opts.runtimeRoot } : {};
   let status = 'stopped';
   try {
-    status = state({ id: meta.id, ...(opts.runtimeRoot ? { root: opts.runtimeRoot } : {}) }).status;
+    status = state({ id: meta.id, ...root }).status;
   } catch {
     // No runtime state: never started or already deleted.
   }
@@ -27,11 +36,18 @@ export async function execContainer(meta: ContainerMeta, opts: ExecContainerOpti
       hint: `it is ${status}; exec needs a running container (ctr container ls)`,
     });
   }
-  // Joining the namespaces, cgroup, capabilities and seccomp filter of a running init
-  // is the runtime's exec operation, which @ctr/runtime does not export yet.
-  throw new CtrError({
-    stage: 'containers',
-    op: `exec in ${meta.name}`,
-    hint: 'the runtime cannot join a running container yet; use runc exec with --root meanwhile',
+  const r = await exec({
+    id: meta.id,
+    ...root,
+    process: (base) =>
+      execProcessFrom(base, {
+        args: opts.args,
+        ...(opts.env ? { env: opts.env } : {}),
+        ...(opts.workdir ? { cwd: opts.workdir } : {}),
+        ...(opts.user ? { user: opts.user } : {}),
+      }),
+    ...(opts.stdio ? { stdio: opts.stdio } : {}),
+    ...(opts.launchOn ? { launchOn: opts.launchOn } : {}),
   });
+  return r.status ?? 0;
 }

@@ -120,7 +120,7 @@ describe.runIf(canRun)('runImage', { timeout: 300_000 }, () => {
     expect(existsSync(`/sys/fs/cgroup/memory/ctr/${meta.id}`)).toBe(false);
   });
 
-  it('stops a detached container with its StopSignal; exec names what it needs', async () => {
+  it('execs into a detached container, then stops it with its StopSignal', async () => {
     const s = sandbox();
     const { meta } = await s.run({
       ref,
@@ -135,9 +135,14 @@ describe.runIf(canRun)('runImage', { timeout: 300_000 }, () => {
     expect(state({ id: meta.id, root: s.base.runtimeRoot }).status).toBe('running');
     for (let i = 0; i < 200 && !existsSync(join(s.out, 'ready')); i++)
       await new Promise((r) => setTimeout(r, 50));
-    await expect(execContainer(meta, { runtimeRoot: s.base.runtimeRoot, args: ['true'] })).rejects.toThrow(
-      /cannot join a running container yet/,
-    );
+    const status = await execContainer(meta, {
+      runtimeRoot: s.base.runtimeRoot,
+      args: ['sh', '-c', 'echo $X in $(pwd) > /out/exec; exit 4'],
+      env: ['X=exec'],
+      workdir: '/tmp',
+    });
+    expect(status).toBe(4);
+    expect(readFileSync(join(s.out, 'exec'), 'utf8')).toBe('exec in /tmp\n');
     await stopContainer(meta, { runtimeRoot: s.base.runtimeRoot, timeoutMs: 30_000 });
     expect(readFileSync(join(s.out, 'signal'), 'utf8')).toBe('usr2\n');
     await expect(execContainer(meta, { runtimeRoot: s.base.runtimeRoot, args: ['true'] })).rejects.toThrow(
@@ -152,7 +157,7 @@ describe.runIf(canRun)('runImage', { timeout: 300_000 }, () => {
     await expect(s.run({ ref: `${registry.host}/run-image/absent:1`, args: ['true'] })).rejects.toThrow(
       /absent/,
     );
-    await expect(s.run({ ref, tty: true })).rejects.toThrow(/no terminal relay yet/);
+    await expect(s.run({ ref, tty: true, detach: true })).rejects.toThrow(/run -d without -t/);
     await expect(s.run({ ref, rm: true, detach: true })).rejects.toThrow(/no monitor process/);
     expect(readdirSync(s.records.root)).toEqual([]);
     expect(s.mounts()).toEqual([]);

@@ -3,16 +3,29 @@ import { CtrError } from '@ctr/sys';
 import { defineCommand } from '../../command.ts';
 
 export default defineCommand({
-  summary: 'run a command inside a running image-run container (waits for the runtime exec)',
-  usage: 'exec NAME COMMAND [ARG...]',
-  details: 'NAME is a container name, id or unique id prefix (see ctr container ls).',
-  options: {},
+  summary: 'run a command inside a running image-run container',
+  usage: 'exec [-e K=V] [-w DIR] [-u UID[:GID]] NAME COMMAND [ARG...]',
+  details: `NAME is a container name, id or unique id prefix (see ctr container ls).
+ctr exits with the command's status (128+signal when it was killed).`,
+  options: {
+    env: { type: 'string', short: 'e', multiple: true },
+    workdir: { type: 'string', short: 'w' },
+    user: { type: 'string', short: 'u' },
+  },
   positionals: true,
   stopAtPositional: true,
-  async run({ positionals, globals }) {
+  async run({ values, positionals, globals }) {
     const [name, ...args] = positionals;
     if (!name) throw new CtrError({ stage: 'cli', op: 'container exec', hint: 'name a container' });
     const meta = new ContainerRecords().find(name);
-    return execContainer(meta, { runtimeRoot: globals.root, args });
+    return execContainer(meta, {
+      runtimeRoot: globals.root,
+      args,
+      env: values.env as string[] | undefined,
+      workdir: values.workdir as string | undefined,
+      user: values.user as string | undefined,
+      // ctr exits right after: its own thread can be the one sacrificed to the namespaces.
+      launchOn: 'calling-thread',
+    });
   },
 });
