@@ -18,10 +18,15 @@ const FORWARDED: NodeJS.Signals[] = [
   'SIGTTOU',
 ];
 
-/** Forwards this process's signals to `pid` (pinned by its start time); returns the undo. */
-export function forwardSignals(pid: number, startTime: string): () => void {
+/**
+ * Forwards this process's signals to `pid` (pinned by its start time); returns the
+ * undo. With a relayed terminal SIGWINCH resizes it instead: the kernel then signals
+ * the terminal's foreground group itself, as under runc.
+ */
+export function forwardSignals(pid: number, startTime: string, resize?: () => void): () => void {
   const forward = (signal: NodeJS.Signals) => {
-    signalProcess(pid, startTime, constants.signals[signal]);
+    if (signal === 'SIGWINCH' && resize) resize();
+    else signalProcess(pid, startTime, constants.signals[signal]);
   };
   for (const s of FORWARDED) process.on(s, forward);
   return () => {
