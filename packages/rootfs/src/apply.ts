@@ -45,8 +45,8 @@ import { createInRoot, openInRoot } from './resolve.ts';
 export interface ApplyRootfsOptions {
   /**
    * Called after a mount destination has been resolved to an fd inside the root and
-   * before anything is mounted on it: for audit logs, and for tests that change the
-   * tree at exactly that moment.
+   * before anything is copied into (tmpcopyup) or mounted on it: for audit logs, and
+   * for tests that change the tree at exactly that moment.
    */
   onResolved?: ((destination: string) => void) | undefined;
   /** The pty slave of the container's terminal, for a plan with a `console` op. */
@@ -281,8 +281,8 @@ function attach(
     mountSetattr(tree, '', AT.EMPTY_PATH, { attrSet: o.attrSet, attrClr: o.attrClr });
   const target = createInRoot(st.rootfd, destination, kind);
   try {
-    fill?.(target);
     st.opts.onResolved?.(destination);
+    fill?.(target);
     moveMount(tree, '', target, '', MOVE_MOUNT.F_EMPTY_PATH | MOVE_MOUNT.T_EMPTY_PATH);
   } finally {
     close(target);

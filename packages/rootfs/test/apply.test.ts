@@ -403,6 +403,26 @@ describe.runIf(runnable('rootfs in real namespaces', needsRoot(), needsCommand('
       }
     });
 
+    it('copies from the resolved fd when a tmpcopyup destination is swapped for a host symlink', () => {
+      mkdirSync(join(rootfs, 'data'));
+      writeFileSync(join(rootfs, 'data/image-file'), 'image\n');
+      try {
+        const r = run(
+          config((c) => {
+            c.mounts!.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] });
+          }),
+          "grep ' /data.old ' /proc/self/mountinfo; ls -A /data.old",
+          { swap: { destination: '/data', hostPath: join(rootfs, 'data'), target: host } },
+        );
+        expect(r.err).toBe('');
+        expect(r.out).toMatch(/ - tmpfs tmpfs .*\nimage-file\n$/);
+        expect(readdirSync(host)).toEqual(['secret']);
+      } finally {
+        rmSync(join(rootfs, 'data'), { force: true });
+        rmSync(join(rootfs, 'data.old'), { recursive: true, force: true });
+      }
+    });
+
     it('refuses to mask paths with a /dev/null that is not the real device (CVE-2025-31133)', () => {
       const c = config();
       const dropNull = (p: RootfsPlan) => {
