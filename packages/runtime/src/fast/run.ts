@@ -1,0 +1,278 @@
+import { closeSync, constants as fs, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
+import { type CgroupPlan, detectCgroups, openCgroup, parseProcCgroup, type V1Controller } from '@ctr/cgroups';
+import type { ChildExit } from '@ctr/namespaces';
+import { planNamespaces } from '@ctr/namespaces';
+import { planRootfs, readHostCgroups } from '@ctr/rootfs';
+import { CtrError, getDumpable, O, setChildSubreaper, setDumpable } from '@ctr/sys';
+import { loadBundle } from '../bundle.ts';
+import { exitStatus, forwardSignals } from '../foreground.ts';
+import { runHooks } from '../hooks.ts';
+import { lockContainer } from '../lock.ts';
+import { deleteContainer } from '../operations/delete.ts';
+import { destroy } from '../operations/destroy.ts';
+import { type RunOptions, run } from '../operations/run.ts';
+import { planContainerCgroup } from '../plan.ts';
+import { procInfo } from '../proc.ts';
+import { ociState } from '../status.ts';
+import { type ContainerRecord, ContainerStore } from '../store.ts';
+import { fastRunBlocker } from './eligible.ts';
+import type { LaunchMessage, LaunchRequest } from './protocol.ts';
+
+export interface FastRunOptions extends RunOptions {
+  /** Told which launcher runs the container, and why not the fast one. */
+  onLauncher?: (launcher: 'fast' | 'init', reason?: string) => void;
+}
+
+const fromSources = import.meta.url.endsWith('.ts');
+const threadUrl = new URL(fromSources ? './thread.ts' : './thread.js', import.meta.url);
+
+/**
+ * `run` in the foreground with one Node process: a throw-away Worker joins the
+ * container's cgroups, makes its namespaces and root, drops privileges, installs
+ * seccomp and spawns the program itself as the container's pid 1; this thread keeps
+ * its privileges to write the state, forward signals, wait and clean up. Throws a
+ * CtrError naming the reason when the config needs the init launcher (see
+ * fastRunBlocker); `runWithFastestLauncher` falls back instead.
+ *
+ * Process-wide effects while the container runs: ctr is its subreaper (unless
+ * noSubreaper), shares its rlimits and oom score, and on a hybrid cgroup host sits in
+ * its unified cgroup until the program is spawned.
+ */
+export async function runFast(opts: FastRunOptions): Promise<number> {
+  const started = await launchFast(opts, false);
+  return started === undefined ? 255 : started;
+}
+
+/** `run` through the fast launcher when the config allows it, else through the init launcher. */
+export async function runWithFastestLauncher(opts: FastRunOptions): Promise<number> {
+  const status = await launchFast(opts, true);
+  return status ?? run(opts);
+}
+
+/** The container's exit status, or undefined when `fallback` and the fast path does not apply. */
+async function launchFast(opts: FastRunOptions, fallback: boolean): Promise<number | undefined> {
+  const bundle = loadBundle(opts.bundle);
+  const config = bundle.config;
+  const namespaces = planNamespaces(config);
+  const cgroupPlan = planContainerCgroup(config, opts.id);
+  const blocker = fastRunBlocker(config, opts, namespaces, cgroupPlan);
+  if (blocker !== undefined) {
+    if (fallback) {
+      opts.onLauncher?.('init', blocker);
+      return undefined;
+    }
+    throw new CtrError({ stage: 'runtime', op: 'run with the fast launcher', hint: `${blocker}; use run()` });
+  }
+  opts.onLauncher?.('fast');
+  const noPivot = opts.noPivot ?? false;
+  // Checked now, before anything is made; the thread plans it again with its cgroups.
+  planRootfs(config, { bundleDir: bundle.dir, noPivot, cgroups: readHostCgroups() });
+  const privileges = planPrivileges(config.process!, probePrivilegesHost(), config.linux);
+
+  // Without a pid namespace the program's orphans would leave for the host's init.
+  if (!opts.noSubreaper) setChildSubreaper(true);
+  const store = new ContainerStore(opts.root);
+  const dir = store.allocate(opts.id);
+  const lock = await lockContainer(dir, opts.id);
+  const record: ContainerRecord = {
+    ociVersion: config.ociVersion,
+    id: opts.id,
+    status: 'creating',
+    bundle: bundle.dir,
+    created: new Date().toISOString(),
+    rootfs: bundle.rootfs,
+    config,
+    cgroup: cgroupPlan,
+  };
+  if (config.annotations) record.annotations = config.annotations;
+  const devNull: number[] = [];
+  let launched: Launched | undefined;
+  try {
+    store.write(record);
+    const cgroup = openCgroup(cgroupPlan);
+    cgroup.create();
+    cgroup.applyResources();
+    const stdio = [...(opts.stdio ?? ['inherit', 'inherit', 'inherit'])].map((s) => {
+      // libuv would open /dev/null in the child's root, the container's: use the host's.
+      if (s !== 'ignore') return s;
+      const fd = openSync('/dev/null', fs.O_RDWR | O.CLOEXEC);
+      devNull.push(fd);
+      return fd;
+    });
+    for (let i = 0; i < (opts.preserveFds ?? 0); i++) stdio.push(3 + i);
+    launched = await launchThread(
+      { config, bundleDir: bundle.dir, noPivot, namespaces, cgroup: cgroupPlan, privileges, stdio },
+      cgroupPlan,
+    );
+    record.pid = launched.pid;
+    const info = procInfo(launched.pid);
+    if (info) record.initStartTime = info.startTime;
+    record.status = 'running';
+    store.write(record);
+    if (opts.pidFile) writePidFile(resolve(opts.pidFile), launched.pid);
+  } catch (e) {
+    try {
+      await destroy(store, record);
+    } finally {
+      lock.release();
+    }
+    throw e;
+  } finally {
+    for (const fd of devNull) closeSync(fd);
+  }
+  lock.release();
+  for (const hook of config.hooks?.poststart ?? []) {
+    try {
+      await runHooks('poststart', [hook], ociState(record, 'running'));
+    } catch (e) {
+      opts.warn?.((e as Error).message);
+    }
+  }
+  const stopForwarding = forwardSignals(launched.pid, record.initStartTime ?? '');
+  let exit: ChildExit;
+  try {
+    exit = await launched.exited;
+  } finally {
+    stopForwarding();
+  }
+  if (!opts.keep) await deleteContainer({ id: opts.id, root: opts.root, force: true, warn: opts.warn });
+  return exitStatus(exit);
+}
+
+interface Launched {
+  pid: number;
+  exited: Promise<ChildExit>;
+}
+
+/**
+ * Starts the launching thread and resolves once the program runs. On a hybrid host
+ * the unified hierarchy takes whole processes only: ctr joins the container's unified
+ * cgroup before the thread exists, so the child is born in it, and leaves once the
+ * program is spawned (that cgroup carries no limits, fastRunBlocker checks).
+ */
+async function launchThread(request: LaunchRequest, cgroup: CgroupPlan): Promise<Launched> {
+  const leaveUnified = joinUnified(cgroup);
+  // The thread makes ctr non-dumpable while its child is still a copy of Node.
+  const wasDumpable = getDumpable();
+  const worker = new Worker(threadUrl, {
+    workerData: request,
+    ...(fromSources ? { execArgv: ['--conditions=source'] } : {}),
+  });
+  let onExit: (e: ChildExit) => void = () => {};
+  let onFail: (e: Error) => void = () => {};
+  const exited = new Promise<ChildExit>((res, rej) => {
+    onExit = res;
+    onFail = rej;
+  });
+  exited.catch(() => {});
+  try {
+    const pid = await new Promise<number>((resolvePid, reject) => {
+      let spawned = false;
+      let failure: Error | undefined;
+      const fail = (e: Error) => (spawned ? onFail(e) : reject(e));
+      worker.on('message', (m: LaunchMessage) => {
+        if (m.type === 'spawned') {
+          spawned = true;
+          try {
+            leaveV1(cgroup, m.tid);
+          } catch (e) {
+            // The program runs: the caller kills it with the container's cgroup.
+            reject(e);
+            return;
+          }
+          resolvePid(m.pid);
+        } else if (m.type === 'exit') onExit({ code: m.code, signal: m.signal });
+        // Reported once the thread is gone: until then it is in the container's
+        // cgroups, and tearing those down would kill ctr with them.
+        else failure = fromWire(m.error);
+      });
+      worker.on('error', (e) => {
+        failure = e;
+      });
+      worker.on('exit', (code) =>
+        fail(
+          failure ??
+            new CtrError({
+              stage: 'runtime',
+              op: 'run: the launching thread ended before the program did',
+              hint: `thread exit code ${code}`,
+            }),
+        ),
+      );
+    });
+    return { pid, exited };
+  } finally {
+    leaveUnified();
+    if (wasDumpable) setDumpable(true);
+  }
+}
+
+/**
+ * Moves the launching thread back into ctr's own v1 cgroups once its child is born:
+ * a thread of ctr left in the container's cgroup would make ctr one of the
+ * container's processes (killed with it by delete, listed by ps, frozen by pause).
+ */
+function leaveV1(cgroup: CgroupPlan, tid: number): void {
+  if (cgroup.driver !== 'v1') return;
+  const host = detectCgroups();
+  const own = parseProcCgroup(readFileSync('/proc/thread-self/cgroup', 'utf8'));
+  const done = new Set<string>();
+  for (const { controller, path } of cgroup.dirs) {
+    if (controller === 'unified' || done.has(path)) continue;
+    done.add(path);
+    const mount = host.v1[controller as V1Controller];
+    const ownPath = own[controller];
+    if (!mount || ownPath === undefined) continue;
+    const home = join(
+      mount.mountpoint,
+      ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath,
+    );
+    writeFileSync(join(home, 'tasks'), String(tid));
+  }
+}
+
+function joinUnified(cgroup: CgroupPlan): () => void {
+  const dir = cgroup.dirs.find((d) => d.controller === 'unified')?.path;
+  if (dir === undefined) return () => {};
+  const v2 = detectCgroups().v2;
+  const own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
+  if (!v2 || own === undefined || !own.startsWith(v2.root)) {
+    throw new CtrError({
+      stage: 'runtime',
+      op: 'find ctr in the unified cgroup hierarchy',
+      hint: 'ctr runs outside the unified hierarchy its mount shows; use run() (the init launcher)',
+    });
+  }
+  const home = join(v2.mountpoint, own.slice(v2.root.length));
+  writeFileSync(join(dir, 'cgroup.procs'), String(process.pid));
+  return () => writeFileSync(join(home, 'cgroup.procs'), String(process.pid));
+}
+
+function fromWire(e: {
+  message: string;
+  stage?: string;
+  op?: string;
+  path?: string;
+  errno?: number;
+  hint?: string;
+}) {
+  return e.op
+    ? new CtrError({
+        stage: (e.stage as CtrError['stage']) ?? 'runtime',
+        op: e.op,
+        path: e.path,
+        errno: e.errno,
+        hint: e.hint,
+      })
+    : new Error(e.message);
+}
+
+/** Writes the pid file atomically (tmp + rename), as runc does. */
+function writePidFile(path: string, pid: number): void {
+  const tmp = join(dirname(path), `.${process.pid}.pid`);
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, path);
+}
