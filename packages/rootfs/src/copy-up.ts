@@ -104,25 +104,23 @@ export function copyUp(destination: string, source: number, target: number, root
       buf: Buffer.allocUnsafe(CHUNK),
     };
     copyDir(w, source, target, '');
-    copyRoot(w, source, target, root);
+    copyRoot(w, st, source, target, root);
   } finally {
     close(procFd);
   }
 }
 
-function copyRoot(w: Walk, source: number, target: number, root: CopyUpRoot): void {
-  const from = openat(source, '.', O.RDONLY | O.DIRECTORY);
+function copyRoot(w: Walk, st: Statx, source: number, target: number, root: CopyUpRoot): void {
+  // fchown/fchmod need an fd opened for real, not the O_PATH one of the tmpfs.
   const to = openat(target, '.', O.RDONLY | O.DIRECTORY);
   try {
-    const st = statx(from, '', AT.EMPTY_PATH);
     if (root.uid || root.gid) fchown(to, root.uid ? st.uid : -1, root.gid ? st.gid : -1);
     // After chown, which clears the set-id bits; /tmp keeps its sticky 1777.
     if (root.mode) fchmod(to, st.mode & 0o7777);
-    copyXattrs(`${procFdPath(source, w.procFd)}/.`, `${procFdPath(target, w.procFd)}/.`);
   } finally {
-    close(from);
     close(to);
   }
+  copyXattrs(`${procFdPath(source, w.procFd)}/.`, `${procFdPath(target, w.procFd)}/.`);
 }
 
 /** node:fs calls throw Node errors; ctr's carry the syscall, errno and path. */
