@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTmp, needsCommand, needsRoot, removeTmp, runnable } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { create, deleteContainer, list, run } from '../src/index.ts';
+import { create, deleteContainer, list, run, runFast } from '../src/index.ts';
 import { makeBundle } from './bundle.ts';
 
 const tmp = makeTmp('ctr-security-');
@@ -15,21 +15,28 @@ afterAll(async () => {
 
 let n = 0;
 /** Runs `script` with sh in a default busybox container; returns its exit status and output. */
-async function inside(script: string): Promise<{ status: number; out: string }> {
-  const id = `s${++n}`;
+async function insideWith(launch: typeof run, script: string): Promise<{ status: number; out: string }> {
+  const id = `s${process.pid}-${++n}`;
   const bundle = makeBundle(join(tmp, id), { args: ['sh', '-c', script] });
   const outFile = join(tmp, `${id}.out`);
   const { openSync, closeSync } = await import('node:fs');
   const fd = openSync(outFile, 'w');
   try {
-    const status = await run({ root, id, bundle, stdio: ['ignore', fd, fd] });
+    const status = await launch({ root, id, bundle, stdio: ['ignore', fd, fd] });
     return { status, out: readFileSync(outFile, 'utf8') };
   } finally {
     closeSync(fd);
   }
 }
 
-describe.runIf(runnable('container isolation', needsRoot()))('what a process inside cannot do', () => {
+// The same guarantees from both launchers: the init (create + start) and the fast
+// path of a foreground run (the program spawned from a sacrificial thread).
+describe.runIf(runnable('container isolation', needsRoot())).each([
+  ['init launcher', run],
+  ['fast launcher', runFast],
+])('what a process inside cannot do (%s)', (_name, launch) => {
+  const inside = (script: string) => insideWith(launch, script);
+
   it('inherits no runtime fd: only stdio is open', async () => {
     // $$ is the shell; `; true` keeps it from exec'ing ls, whose own directory fd would show.
     const r = await inside('ls /proc/$$/fd; true');
