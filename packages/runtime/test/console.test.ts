@@ -87,6 +87,12 @@ describe.runIf(runnable('console socket', needsRoot()))('process.terminal with -
     await expect(create({ root, id: 't4', bundle, consoleSocket: socketPath })).rejects.toThrow(
       /rootfs: open the terminal \/dev\/pts\/ptmx in the container: ENOENT — process.terminal needs a devpts mount/,
     );
+    // A tmpfs in its place is not the container's devpts, whatever it holds.
+    config.mounts.push({ destination: '/dev/pts', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] });
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+    await expect(create({ root, id: 't5', bundle, consoleSocket: socketPath })).rejects.toThrow(
+      /rootfs: open the terminal \/dev\/pts\/ptmx in the container — \/dev\/pts is not a devpts filesystem/,
+    );
     server.close();
     expect(list({ root }).map((c) => c.id)).toEqual([]);
   });

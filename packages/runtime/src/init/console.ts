@@ -68,6 +68,8 @@ export function consoleAtRootfs(c: Console, root: string): { readonly consoleFd:
   };
 }
 
+const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS;
+
 /**
  * Opens the pty from the container's own devpts instance (runc since 1.0): its
  * /dev/pts/ptmx, resolved inside the root without following symlinks, so the program
@@ -77,31 +79,30 @@ export function consoleAtRootfs(c: Console, root: string): { readonly consoleFd:
 export function openConsole(c: Console, root: string): number {
   // Stage rootfs: this runs as the plan's console op, and applyRootfs passes its own
   // stage's errors through whole (errno and hint intact).
+  const op = 'open the terminal /dev/pts/ptmx in the container';
+  const hint =
+    'process.terminal needs a devpts mount at /dev/pts with newinstance,ptmxmode=0666 (runc spec has one)';
   const rootfd = openat(AT.FDCWD, root, O.PATH | O.DIRECTORY);
+  let pts: number;
   try {
-    c.master = openat2(rootfd, 'dev/pts/ptmx', {
-      flags: constants.O_RDWR | O.NOCTTY,
-      resolve: RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS | RESOLVE.NO_SYMLINKS,
-    });
+    pts = openat2(rootfd, 'dev/pts', { flags: O.PATH | O.DIRECTORY, resolve: IN_ROOT });
   } catch (cause) {
-    throw stageError({
-      stage: 'rootfs',
-      op: 'open the terminal /dev/pts/ptmx in the container',
-      hint: 'process.terminal needs a devpts mount at /dev/pts with newinstance,ptmxmode=0666 (runc spec has one)',
-      cause,
-    });
+    throw stageError({ stage: 'rootfs', op, hint, cause });
   } finally {
     close(rootfd);
   }
-  // A container-made /dev/pts (a tmpfs with a "ptmx" file in it) must not pass for one.
-  if (fstatfsType(c.master) !== FS_MAGIC.DEVPTS) {
-    close(c.master);
-    c.master = -1;
-    throw new CtrError({
-      stage: 'rootfs',
-      op: 'open the terminal /dev/pts/ptmx in the container',
-      hint: '/dev/pts is not a devpts filesystem: mount devpts there with newinstance,ptmxmode=0666',
+  try {
+    // Checked before anything is opened for real: an image's own /dev/pts/ptmx could
+    // be any device node, and opening some has effects.
+    if (fstatfsType(pts) !== FS_MAGIC.DEVPTS) {
+      throw new CtrError({ stage: 'rootfs', op, hint: `/dev/pts is not a devpts filesystem: ${hint}` });
+    }
+    c.master = openat2(pts, 'ptmx', {
+      flags: constants.O_RDWR | O.NOCTTY,
+      resolve: RESOLVE.BENEATH | RESOLVE.NO_XDEV | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS,
     });
+  } finally {
+    close(pts);
   }
   unlockPty(c.master);
   c.slave = openPtyPeer(c.master);

@@ -1,7 +1,8 @@
-import { constants } from 'node:os';
-import type { ChildExit } from '@ctr/namespaces';
-import { setChildSubreaper } from '@ctr/sys';
-import { signalProcess } from '../process-signal.ts';
+import { CtrError, setChildSubreaper } from '@ctr/sys';
+import { loadBundle } from '../bundle.ts';
+import { exitStatus, forwardSignals } from '../foreground.ts';
+import { type ConsoleReceiver, openConsoleReceiver } from '../terminal/console-receiver.ts';
+import { relayTerminal, type TerminalRelay } from '../terminal/relay.ts';
 import { type CreateOptions, createHeld } from './create.ts';
 import { deleteContainer } from './delete.ts';
 import { start } from './start.ts';
@@ -13,38 +14,56 @@ export interface RunOptions extends CreateOptions {
   keep?: boolean;
   /** Do not make this process a subreaper for the container's orphans. */
   noSubreaper?: boolean;
+  /**
+   * With process.terminal and no console socket this process relays the terminal:
+   * whether its stdin goes in too (default true; podman's `-t` without `-i`: false).
+   */
+  terminalStdin?: boolean;
   warn?: (message: string) => void;
 }
-
-// What a foreground `run` passes on to the container, as runc's signal handler does;
-// SIGCHLD and SIGPIPE stay ours, SIGKILL and SIGSTOP cannot be caught.
-const FORWARDED: NodeJS.Signals[] = [
-  'SIGINT',
-  'SIGTERM',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGUSR1',
-  'SIGUSR2',
-  'SIGWINCH',
-  'SIGCONT',
-  'SIGTSTP',
-  'SIGTTIN',
-  'SIGTTOU',
-];
 
 /**
  * `run` = create + start; in the foreground it forwards signals to the container,
  * waits for it, deletes it (unless `keep`) and returns its exit status (128+signal
- * when it was killed).
+ * when it was killed). With process.terminal and no console socket it takes the pty
+ * master itself and relays it to its own stdin and stdout, as runc does.
  */
 export async function run(opts: RunOptions): Promise<number> {
+  const receiver = relaysTerminal(opts) ? openConsoleReceiver() : undefined;
+  try {
+    return await runReceiving(opts, receiver);
+  } finally {
+    receiver?.close();
+  }
+}
+
+function relaysTerminal(opts: RunOptions): boolean {
+  if (opts.consoleSocket !== undefined || !loadBundle(opts.bundle).config.process?.terminal) return false;
+  if (opts.detach) {
+    // Nobody would hold the master once ctr exits (runc refuses the same).
+    throw new CtrError({
+      stage: 'runtime',
+      op: 'run --detach with process.terminal',
+      hint: 'a detached container needs --console-socket to hand its terminal to; or set process.terminal to false',
+    });
+  }
+  return true;
+}
+
+async function runReceiving(opts: RunOptions, receiver: ConsoleReceiver | undefined): Promise<number> {
   // Without a pid namespace the program's orphans would leave for the host's init;
   // as subreaper this process stays their parent, as runc does.
   if (!opts.noSubreaper && !opts.detach) setChildSubreaper(true);
-  const { record, exited, release } = await createHeld(opts);
+  const { record, exited, release } = await createHeld(
+    receiver ? { ...opts, consoleSocket: receiver.path } : opts,
+  );
+  let terminal: TerminalRelay | undefined;
   try {
+    // Before start, so the program sees this terminal's size from its first instruction.
+    if (receiver) terminal = relayTerminal(receiver.receive(), { input: opts.terminalStdin ?? true });
     await start({ id: opts.id, root: opts.root, warn: opts.warn });
   } catch (e) {
+    terminal?.close();
     await deleteContainer({ id: opts.id, root: opts.root, force: true });
     throw e;
   }
@@ -52,20 +71,16 @@ export async function run(opts: RunOptions): Promise<number> {
     release();
     return 0;
   }
-  const forward = (signal: NodeJS.Signals) => {
-    signalProcess(record.pid!, record.initStartTime!, constants.signals[signal]);
-  };
-  for (const s of FORWARDED) process.on(s, forward);
+  const unforward = forwardSignals(record.pid!, record.initStartTime!, terminal?.resize);
   let status: number;
   try {
     status = exitStatus(await exited);
+    // Deleting kills what is left in the container, which closes the last slave fds.
+    if (!opts.keep) await deleteContainer({ id: opts.id, root: opts.root, force: true, warn: opts.warn });
+    await terminal?.drained;
   } finally {
-    for (const s of FORWARDED) process.off(s, forward);
+    unforward();
+    terminal?.close();
   }
-  if (!opts.keep) await deleteContainer({ id: opts.id, root: opts.root, force: true, warn: opts.warn });
   return status;
-}
-
-function exitStatus(exit: ChildExit): number {
-  return exit.signal !== null ? 128 + constants.signals[exit.signal] : (exit.code ?? 255);
 }
