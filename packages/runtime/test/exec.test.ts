@@ -1,6 +1,7 @@
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultRuntimeConfig, type Process } from '@ctr/spec';
+import { close } from '@ctr/sys';
 import { makeTmp, needsRoot, removeTmp, runnable } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +16,7 @@ import {
   start,
   state,
 } from '../src/index.ts';
+import { openConsoleReceiver } from '../src/terminal/console-receiver.ts';
 import { makeBundle } from './bundle.ts';
 
 const tmp = makeTmp('ctr-exec-');
@@ -119,6 +121,38 @@ describe.runIf(runnable('exec', needsRoot()))('exec into a running container', (
     // The program, not Node, is what the process runs (CVE-2019-5736).
     expect(readlinkSync(`/proc/${r.pid}/exe`)).not.toBe(process.execPath);
     process.kill(r.pid, 'SIGKILL');
+  });
+
+  it('gives a terminal from the container devpts to --console-socket (podman exec -it)', async () => {
+    const receiver = openConsoleReceiver();
+    try {
+      const r = await exec({
+        root,
+        id,
+        detach: true,
+        consoleSocket: receiver.path,
+        process: (base) => ({
+          ...execProcessFrom(base, {
+            args: ['sh', '-c', 'tty; stty size; echo done; read l; echo "got $l"'],
+            tty: true,
+          }),
+          consoleSize: { height: 20, width: 70 },
+        }),
+      });
+      const master = receiver.receive();
+      let out = '';
+      const buf = Buffer.alloc(4096);
+      while (!out.includes('done'))
+        out += buf.toString('utf8', 0, readSync(master, buf, 0, buf.length, null));
+      expect(out).toMatch(/^\/dev\/pts\/\d+\r\n20 70\r\n/);
+      writeSync(master, 'typed\n');
+      while (!out.includes('got typed'))
+        out += buf.toString('utf8', 0, readSync(master, buf, 0, buf.length, null));
+      close(master);
+      expect(r.status).toBeUndefined();
+    } finally {
+      receiver.close();
+    }
   });
 
   it('names a missing program, and refuses a paused container', async () => {

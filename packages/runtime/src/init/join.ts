@@ -4,6 +4,7 @@
 // cgroup; the runtime put it there before sending the bootstrap.
 import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
 import { CLONE, close, setns, stageError, unshare } from '@ctr/sys';
+import { attachConsole, connectConsoleSocket, openConsole, prepareConsole } from './console.ts';
 import { type Program, prepareProgram } from './program.ts';
 import type { ExecBootstrap } from './protocol.ts';
 
@@ -12,6 +13,12 @@ export function joinContainer(boot: ExecBootstrap, syncFd: number): Program {
   const proc = boot.process;
   // Planned while the host's /proc is still there to probe.
   const privileges = planPrivileges(proc, probePrivilegesHost(), { personality: boot.personality });
+  // Connected while the socket's host path is reachable; the pty comes from the
+  // container's own devpts once inside, as in runc.
+  const terminal =
+    proc.terminal && boot.consoleSocket
+      ? prepareConsole(connectConsoleSocket(boot.consoleSocket), proc.consoleSize)
+      : undefined;
   if (boot.joinMount) {
     const fd = syncFd + 1;
     try {
@@ -24,6 +31,10 @@ export function joinContainer(boot: ExecBootstrap, syncFd: number): Program {
     } finally {
       close(fd);
     }
+  }
+  if (terminal) {
+    openConsole(terminal, '/');
+    attachConsole(terminal, proc.user.uid);
   }
   return prepareProgram(proc, privileges, boot.seccomp);
 }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openCgroup } from '@ctr/cgroups';
 import { CLONE_FLAGS, type NamespacesPlan, type NamespaceType, NS_FILE } from '@ctr/namespaces';
 import type { Process } from '@ctr/spec';
@@ -10,6 +11,8 @@ import { writePidFile } from '../pid-file.ts';
 import { isSameProcessAlive, procInfo } from '../proc.ts';
 import { currentStatus } from '../status.ts';
 import { ContainerStore } from '../store.ts';
+import { type ConsoleReceiver, openConsoleReceiver } from '../terminal/console-receiver.ts';
+import { relayTerminal, type TerminalRelay } from '../terminal/relay.ts';
 import { fromWire } from './create.ts';
 
 export interface ExecOptions {
@@ -29,7 +32,15 @@ export interface ExecOptions {
   stdio?: readonly [StdioFd, StdioFd, StdioFd];
   /** Where the namespaces are joined: a Worker by default, the calling thread in the CLI. */
   launchOn?: LaunchOn;
+  /**
+   * With a terminal and no console socket this process relays the terminal: whether
+   * its stdin goes in too (default true).
+   */
+  terminalStdin?: boolean;
 }
+
+/** How long an exited process's terminal may take to hand over its last output. */
+const TERMINAL_DRAIN_MS = 200;
 
 export interface ExecResult {
   pid: number;
@@ -49,6 +60,8 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
   const lock = await lockContainer(store.dir(opts.id), opts.id);
   const nsFds: number[] = [];
   let launched: Awaited<ReturnType<typeof launchInit>> | undefined;
+  let receiver: ConsoleReceiver | undefined;
+  let terminal: TerminalRelay | undefined;
   try {
     const record = store.read(opts.id);
     const status = currentStatus(store, record);
@@ -66,17 +79,21 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     }
     const proc = typeof opts.process === 'function' ? opts.process(record.config.process!) : opts.process;
     if (proc.terminal && !opts.consoleSocket) {
-      throw new CtrError({
-        stage: 'runtime',
-        op: 'exec with a terminal',
-        hint: 'pass --console-socket (the caller receives the pty master), or run without --tty',
-      });
+      if (opts.detach) {
+        // Nobody would hold the master once ctr exits (runc refuses the same).
+        throw new CtrError({
+          stage: 'runtime',
+          op: 'exec --detach with a terminal',
+          hint: 'pass --console-socket to hand the terminal to, or run without --tty',
+        });
+      }
+      receiver = openConsoleReceiver();
     }
-    if (proc.terminal) {
+    if (opts.consoleSocket && !proc.terminal) {
       throw new CtrError({
         stage: 'runtime',
-        op: 'exec with a terminal',
-        hint: 'not supported by ctr yet; run without --tty',
+        op: 'exec with --console-socket',
+        hint: 'use --console-socket only with a terminal (--tty, or process.terminal in --process)',
       });
     }
     const types = (record.config.linux?.namespaces ?? []).map((n) => n.type as NamespaceType);
@@ -130,7 +147,8 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
       personality: record.config.linux?.personality,
       joinMount: mountFd !== undefined,
       preserveFds: opts.preserveFds ?? 0,
-      consoleSocket: opts.consoleSocket !== undefined ? resolve(opts.consoleSocket) : undefined,
+      consoleSocket:
+        receiver?.path ?? (opts.consoleSocket !== undefined ? resolve(opts.consoleSocket) : undefined),
     });
     const message = await launched.channel.next();
     if (message?.type === 'error') throw fromWire(message.error);
@@ -143,6 +161,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
       });
     }
     if (opts.pidFile) writePidFile(resolve(opts.pidFile), launched.pid);
+    if (receiver) terminal = relayTerminal(receiver.receive(), { input: opts.terminalStdin ?? true });
   } catch (e) {
     if (launched) {
       launched.channel.close();
@@ -154,6 +173,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     }
     throw e;
   } finally {
+    receiver?.close();
     for (const fd of nsFds) close(fd);
     lock.release();
   }
@@ -164,10 +184,14 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     return { pid, status: undefined };
   }
   const startTime = procInfo(pid)?.startTime;
-  const stop = startTime ? forwardSignals(pid, startTime) : () => {};
+  const stop = startTime ? forwardSignals(pid, startTime, terminal?.resize) : () => {};
   try {
-    return { pid, status: exitStatus(await exited) };
+    const status = exitStatus(await exited);
+    // The last output, unless something the process left behind still holds the tty.
+    if (terminal) await Promise.race([terminal.drained, sleep(TERMINAL_DRAIN_MS)]);
+    return { pid, status };
   } finally {
     stop();
+    terminal?.close();
   }
 }
