@@ -132,6 +132,10 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
       const r = ctr('exec', '-e', 'X=1', '--cwd', '/etc', 'e1', 'sh', '-c', 'echo $X $(pwd); exit 5');
       expect(r.status).toBe(5);
       expect(r.stdout).toBe('1 /etc\n');
+      // -t without a console socket: ctr relays the container's pty to its own stdout.
+      const t = ctr('exec', '-t', 'e1', 'sh', '-c', 'tty; exit 2');
+      expect(t.status).toBe(2);
+      expect(t.stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
       // What conmon and containerd's shim pass: --process FILE --detach --pid-file P.
       const processFile = join(tmp, 'process.json');
       writeFileSync(

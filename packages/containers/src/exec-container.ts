@@ -13,6 +13,10 @@ export interface ExecContainerOptions {
   workdir?: string | undefined;
   /** "uid[:gid]"; the container's user by default. */
   user?: string | undefined;
+  /** Give the command a terminal, relayed to this process's own (podman exec -t). */
+  tty?: boolean | undefined;
+  /** Pass this process's stdin in (podman exec -i); without it the command's stdin is empty. */
+  interactive?: boolean | undefined;
   stdio?: CreateOptions['stdio'];
   launchOn?: CreateOptions['launchOn'];
 }
@@ -45,8 +49,10 @@ export async function execContainer(meta: ContainerMeta, opts: ExecContainerOpti
         ...(opts.env ? { env: opts.env } : {}),
         ...(opts.workdir ? { cwd: opts.workdir } : {}),
         ...(opts.user ? { user: opts.user } : {}),
+        tty: opts.tty === true,
       }),
-    ...(opts.stdio ? { stdio: opts.stdio } : {}),
+    terminalStdin: opts.interactive === true,
+    stdio: opts.stdio ?? [opts.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'],
     ...(opts.launchOn ? { launchOn: opts.launchOn } : {}),
   });
   return r.status ?? 0;

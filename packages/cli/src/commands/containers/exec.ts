@@ -4,13 +4,15 @@ import { defineCommand } from '../../command.ts';
 
 export default defineCommand({
   summary: 'run a command inside a running image-run container',
-  usage: 'exec [-e K=V] [-w DIR] [-u UID[:GID]] NAME COMMAND [ARG...]',
+  usage: 'exec [-i] [-t] [-e K=V] [-w DIR] [-u UID[:GID]] NAME COMMAND [ARG...]',
   details: `NAME is a container name, id or unique id prefix (see ctr container ls).
 ctr exits with the command's status (128+signal when it was killed).`,
   options: {
     env: { type: 'string', short: 'e', multiple: true },
     workdir: { type: 'string', short: 'w' },
     user: { type: 'string', short: 'u' },
+    interactive: { type: 'boolean', short: 'i' },
+    tty: { type: 'boolean', short: 't' },
   },
   positionals: true,
   stopAtPositional: true,
@@ -24,6 +26,8 @@ ctr exits with the command's status (128+signal when it was killed).`,
       env: values.env as string[] | undefined,
       workdir: values.workdir as string | undefined,
       user: values.user as string | undefined,
+      interactive: values.interactive === true,
+      tty: values.tty === true,
       // ctr exits right after: its own thread can be the one sacrificed to the namespaces.
       launchOn: 'calling-thread',
     });
