@@ -359,7 +359,7 @@ describe.runIf(runnable('ctr container end to end', needsRoot(), needsCommand('d
       expect(flat[2]).not.toBe('overlay');
     });
 
-    it('names a missing image, a bad flag and an unsupported -t clearly, and leaves nothing', () => {
+    it('names a missing image, a bad flag and an unsupported -t -d clearly, and leaves nothing', () => {
       const s = sandbox();
       const missing = s.run('--rm', `${registry.host}/e2e/absent:1`, 'true');
       expect(missing.status).toBe(1);
@@ -374,9 +374,9 @@ describe.runIf(runnable('ctr container end to end', needsRoot(), needsCommand('d
       const stopTime = s.ctr('container', 'stop', '-t', 'soon', 'any');
       expect(stopTime.status).toBe(1);
       expect(stopTime.stderr).toContain('expected seconds to wait before SIGKILL');
-      const tty = s.run('-t', image, 'true');
+      const tty = s.run('-t', '-d', image, 'true');
       expect(tty.status).toBe(1);
-      expect(tty.stderr).toContain('no terminal relay yet');
+      expect(tty.stderr).toContain('run -d without -t');
       expect(readdirSync(s.containers)).toEqual([]);
       expect(mountsUnder(s.dir)).toEqual([]);
     });

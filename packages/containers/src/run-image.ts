@@ -89,7 +89,9 @@ export async function runImage(opts: RunImageOptions): Promise<RunImageResult> {
       autoRemove: opts.rm === true,
     };
     records.save(meta);
-    const stdin = opts.interactive || opts.tty ? 'inherit' : openSync('/dev/null', 'r');
+    // With -t the program's stdio is the terminal; ctr relays its own stdin into it
+    // only with -i, as podman does.
+    const stdin = opts.interactive ? 'inherit' : openSync('/dev/null', 'r');
     runtimeCreated = true;
     const status = await runtimeRun({
       id,
@@ -97,6 +99,7 @@ export async function runImage(opts: RunImageOptions): Promise<RunImageResult> {
       ...(opts.runtimeRoot ? { root: opts.runtimeRoot } : {}),
       stdio: [stdin, 'inherit', 'inherit'],
       detach: opts.detach === true,
+      terminalStdin: opts.interactive === true,
       ...(opts.launchOn ? { launchOn: opts.launchOn } : {}),
       // A foreground run keeps its stopped state until `rm` unless --rm asked otherwise.
       keep: !opts.rm,
@@ -130,11 +133,11 @@ function grantableCapabilities(): string[] {
 
 // Checked before anything is pulled or unpacked, so a refused run leaves nothing behind.
 function refuseUnsupported(opts: RunImageOptions): void {
-  if (opts.tty) {
+  if (opts.tty && opts.detach) {
     throw new CtrError({
       stage: 'containers',
-      op: 'run with --tty',
-      hint: 'the runtime has no terminal relay yet; run without -t (-i keeps stdin attached)',
+      op: 'run with --tty and --detach',
+      hint: 'no monitor process holds the terminal of a detached container yet; run -d without -t',
     });
   }
   if (opts.rm && opts.detach) {
