@@ -278,9 +278,22 @@ export function statx(dirfd: number, path: string, flags: number = AT.SYMLINK_NO
 
 /** The filesystem type (f_type magic) of an open fd (fstatfs(2)). Compare with FS_MAGIC. */
 export function fstatfsType(fd: number): number {
+  return Number(fstatfsRaw(fd).readBigInt64LE(0));
+}
+
+/** statfs f_flags bits: the mount's flags as the kernel reports them for a file. */
+export const ST = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8 } as const;
+
+/** The mount flags (f_flags, ST.*) of the mount an open fd was reached through (fstatfs(2)). */
+export function fstatfsFlags(fd: number): number {
+  // struct statfs (64-bit): ten 8-byte fields, then f_flags.
+  return Number(fstatfsRaw(fd).readBigInt64LE(80));
+}
+
+function fstatfsRaw(fd: number): Buffer {
   const b = Buffer.alloc(128);
   check('fstatfs', _fstatfs(fd, b));
-  return Number(b.readBigInt64LE(0));
+  return b;
 }
 
 /** Sets an extended attribute on a path without following a final symlink (lsetxattr(2)). */

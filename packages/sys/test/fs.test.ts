@@ -6,6 +6,7 @@ import {
   AT,
   close,
   FS_MAGIC,
+  fstatfsFlags,
   fstatfsType,
   lgetxattr,
   llistxattr,
@@ -20,6 +21,7 @@ import {
   readlinkat,
   renameat2,
   S,
+  ST,
   SysError,
   statx,
   symlinkat,
@@ -88,6 +90,14 @@ describe('fd-relative files', () => {
   it('recognises procfs and refuses anything else for /proc/self/fd', () => {
     const p = openat(AT.FDCWD, '/proc', O.PATH | O.DIRECTORY);
     expect(fstatfsType(p)).toBe(FS_MAGIC.PROC);
+    // The mount flags agree with what mountinfo says of /proc.
+    const procLine = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === '/proc');
+    const options = procLine!.split(' ')[5]!.split(',');
+    const flags = fstatfsFlags(p);
+    expect((flags & ST.NOSUID) !== 0).toBe(options.includes('nosuid'));
+    expect((flags & ST.RDONLY) !== 0).toBe(options.includes('ro'));
     expect(procFdPath(7, p)).toBe('/proc/self/fd/7');
     const t = openat(AT.FDCWD, dir, O.PATH | O.DIRECTORY);
     expect(() => procFdPath(7, t)).toThrow(/not procfs/);
