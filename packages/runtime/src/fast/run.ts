@@ -3,11 +3,10 @@ import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
 import { type CgroupPlan, detectCgroups, openCgroup, parseProcCgroup, type V1Controller } from '@ctr/cgroups';
-import type { ChildExit } from '@ctr/namespaces';
-import { planNamespaces } from '@ctr/namespaces';
+import { type ChildExit, type NamespacesPlan, planNamespaces } from '@ctr/namespaces';
 import { planRootfs, readHostCgroups } from '@ctr/rootfs';
 import { CtrError, getDumpable, O, setChildSubreaper, setDumpable } from '@ctr/sys';
-import { loadBundle } from '../bundle.ts';
+import { type Bundle, loadBundle } from '../bundle.ts';
 import { exitStatus, forwardSignals } from '../foreground.ts';
 import { runHooks } from '../hooks.ts';
 import { lockContainer } from '../lock.ts';
@@ -67,6 +66,22 @@ async function launchFast(opts: FastRunOptions, fallback: boolean): Promise<numb
     throw new CtrError({ stage: 'runtime', op: 'run with the fast launcher', hint: `${blocker}; use run()` });
   }
   opts.onLauncher?.('fast');
+  const thread = startLaunchingThread();
+  try {
+    return await runOnThread(opts, thread, bundle, namespaces, cgroupPlan);
+  } finally {
+    thread.cancel();
+  }
+}
+
+async function runOnThread(
+  opts: FastRunOptions,
+  thread: LaunchingThread,
+  bundle: Bundle,
+  namespaces: NamespacesPlan,
+  cgroupPlan: CgroupPlan,
+): Promise<number> {
+  const config = bundle.config;
   const noPivot = opts.noPivot ?? false;
   // Checked now, before anything is made; the thread plans it again with its cgroups.
   planRootfs(config, { bundleDir: bundle.dir, noPivot, cgroups: readHostCgroups() });
@@ -103,7 +118,7 @@ async function launchFast(opts: FastRunOptions, fallback: boolean): Promise<numb
       return fd;
     });
     for (let i = 0; i < (opts.preserveFds ?? 0); i++) stdio.push(3 + i);
-    launched = await launchThread(
+    launched = await thread.launch(
       { config, bundleDir: bundle.dir, noPivot, namespaces, cgroup: cgroupPlan, privileges, stdio },
       cgroupPlan,
     );
@@ -147,19 +162,31 @@ interface Launched {
   exited: Promise<ChildExit>;
 }
 
+interface LaunchingThread {
+  /** Hands the thread its work; resolves once the program runs. */
+  launch(request: LaunchRequest, cgroup: CgroupPlan): Promise<Launched>;
+  /** Ends a thread that was never given work (a no-op once it was). */
+  cancel(): void;
+}
+
 /**
- * Starts the launching thread and resolves once the program runs. On a hybrid host
- * the unified hierarchy takes whole processes only: ctr joins the container's unified
- * cgroup before the thread exists, so the child is born in it, and leaves once the
- * program is spawned (that cgroup carries no limits, fastRunBlocker checks).
+ * Starts the launching Worker before anything else, so its Node start and module
+ * loading overlap with this thread's planning, locking and cgroup setup; it waits for
+ * its request. On a hybrid host the unified hierarchy takes whole processes only: ctr
+ * joins the container's unified cgroup before the thread spawns, so the child is born
+ * in it, and leaves once the program runs (that cgroup carries no limits,
+ * fastRunBlocker checks).
  */
-async function launchThread(request: LaunchRequest, cgroup: CgroupPlan): Promise<Launched> {
-  const leaveUnified = joinUnified(cgroup);
-  // The thread makes ctr non-dumpable while its child is still a copy of Node.
-  const wasDumpable = getDumpable();
-  const worker = new Worker(threadUrl, {
-    workerData: request,
-    ...(fromSources ? { execArgv: ['--conditions=source'] } : {}),
+function startLaunchingThread(): LaunchingThread {
+  const worker = new Worker(threadUrl, fromSources ? { execArgv: ['--conditions=source'] } : {});
+  let given = false;
+  let spawned = false;
+  let failure: Error | undefined;
+  let onSpawned: (m: { pid: number; tid: number }) => void = () => {};
+  let onSpawnFailed: (e: Error) => void = () => {};
+  const born = new Promise<{ pid: number; tid: number }>((res, rej) => {
+    onSpawned = res;
+    onSpawnFailed = rej;
   });
   let onExit: (e: ChildExit) => void = () => {};
   let onFail: (e: Error) => void = () => {};
@@ -167,47 +194,53 @@ async function launchThread(request: LaunchRequest, cgroup: CgroupPlan): Promise
     onExit = res;
     onFail = rej;
   });
+  // Nobody may be left with an unhandled rejection when the run failed earlier.
+  born.catch(() => {});
   exited.catch(() => {});
-  try {
-    const pid = await new Promise<number>((resolvePid, reject) => {
-      let spawned = false;
-      let failure: Error | undefined;
-      const fail = (e: Error) => (spawned ? onFail(e) : reject(e));
-      worker.on('message', (m: LaunchMessage) => {
-        if (m.type === 'spawned') {
-          spawned = true;
-          try {
-            leaveV1(cgroup, m.tid);
-          } catch (e) {
-            // The program runs: the caller kills it with the container's cgroup.
-            reject(e);
-            return;
-          }
-          resolvePid(m.pid);
-        } else if (m.type === 'exit') onExit({ code: m.code, signal: m.signal });
-        // Reported once the thread is gone: until then it is in the container's
-        // cgroups, and tearing those down would kill ctr with them.
-        else failure = fromWire(m.error);
+  worker.on('message', (m: LaunchMessage) => {
+    if (m.type === 'spawned') {
+      spawned = true;
+      onSpawned(m);
+    } else if (m.type === 'exit') onExit({ code: m.code, signal: m.signal });
+    // Reported once the thread is gone: until then it is in the container's cgroups,
+    // and tearing those down would kill ctr with them.
+    else failure = fromWire(m.error);
+  });
+  worker.on('error', (e) => {
+    failure = e;
+  });
+  worker.on('exit', (code) => {
+    const e =
+      failure ??
+      new CtrError({
+        stage: 'runtime',
+        op: 'run: the launching thread ended before the program did',
+        hint: `thread exit code ${code}`,
       });
-      worker.on('error', (e) => {
-        failure = e;
-      });
-      worker.on('exit', (code) =>
-        fail(
-          failure ??
-            new CtrError({
-              stage: 'runtime',
-              op: 'run: the launching thread ended before the program did',
-              hint: `thread exit code ${code}`,
-            }),
-        ),
-      );
-    });
-    return { pid, exited };
-  } finally {
-    leaveUnified();
-    if (wasDumpable) setDumpable(true);
-  }
+    if (spawned) onFail(e);
+    else onSpawnFailed(e);
+  });
+  return {
+    async launch(request, cgroup) {
+      given = true;
+      const leaveUnified = joinUnified(cgroup);
+      // The thread makes ctr non-dumpable while its child is still a copy of Node.
+      const wasDumpable = getDumpable();
+      try {
+        worker.postMessage(request);
+        const { pid, tid } = await born;
+        // Should this fail, the caller's teardown kills the program with the cgroup.
+        leaveV1(cgroup, tid);
+        return { pid, exited };
+      } finally {
+        leaveUnified();
+        if (wasDumpable) setDumpable(true);
+      }
+    },
+    cancel() {
+      if (!given) void worker.terminate();
+    },
+  };
 }
 
 /**

@@ -4,7 +4,7 @@
 // Node start. Everything here acts on this thread only, except where noted.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { applyPrivileges, type PrivilegesPlan } from '@ctr/capabilities';
 import { openCgroup, parseProcCgroup } from '@ctr/cgroups';
 import { applyNamespaceOps } from '@ctr/namespaces';
@@ -170,10 +170,14 @@ async function launch(req: LaunchRequest): Promise<void> {
   post(await exited);
 }
 
-launch(workerData as LaunchRequest).then(
-  () => process.exit(0),
-  (e) => {
-    post({ type: 'error', error: toWire(e) });
-    process.exit(1);
-  },
+// Started ahead of its work (its imports above are most of its cost): the request
+// comes once the runtime has made the container's cgroup.
+parentPort!.once('message', (request: LaunchRequest) =>
+  launch(request).then(
+    () => process.exit(0),
+    (e) => {
+      post({ type: 'error', error: toWire(e) });
+      process.exit(1);
+    },
+  ),
 );
