@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { applyLayer } from './apply-layer.ts';
 import { chainIds } from './chain-id.ts';
 import { unpackError } from './errors.ts';
 import type { IdMap } from './idmap.ts';
+import { LayerThread } from './layer-threads.ts';
 import type { UnpackLimits } from './limits.ts';
 import { copyLowerLinks, inheritImplicitDirs, type LowerLink } from './lower-layers.ts';
 import type { OverlayMount } from './overlay.ts';
@@ -28,7 +30,10 @@ export interface UnpackLayersOptions {
   id?: string | undefined;
   idMap?: IdMap | undefined;
   limits?: Partial<UnpackLimits> | undefined;
-  /** Layers unpacked at the same time in overlay mode (each into its own snapshot). */
+  /**
+   * Layers unpacked at the same time in overlay mode, each into its own snapshot on
+   * its own worker thread; default one per core, at least two.
+   */
   concurrency?: number | undefined;
 }
 
@@ -122,39 +127,54 @@ async function fillAndMount(
   chain: string[],
 ): Promise<UnpackResult> {
   const keys = chain.map((c) => snapshotKey(c, opts.idMap));
-  const concurrency = Math.max(1, opts.concurrency ?? 3);
-  // Phase 1, concurrent: every missing layer into its own fresh directory.
+  // Phase 1, concurrent: every missing layer into its own fresh directory, each on a
+  // worker thread, largest first so the threads finish together.
   const fills: ({ tmp: string; implicitDirs: string[]; lowerLinks: LowerLink[] } | undefined)[] = layers.map(
     () => undefined,
   );
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < layers.length) {
-      const i = next++;
-      if (store.has(keys[i]!)) continue;
+  const queue = layers
+    .map((_, i) => i)
+    .filter((i) => !store.has(keys[i]!))
+    .sort((a, b) => (layers[b]!.descriptor.size ?? 0) - (layers[a]!.descriptor.size ?? 0));
+  const threads = Array.from(
+    { length: Math.min(Math.max(1, opts.concurrency ?? defaultConcurrency()), queue.length) },
+    () => new LayerThread(),
+  );
+  const failure = new AbortController();
+  let firstError: { error: unknown } | undefined;
+  const lane = async (thread: LayerThread): Promise<void> => {
+    for (let i = queue.shift(); i !== undefined && !failure.signal.aborted; i = queue.shift()) {
       const layer = layers[i]!;
       const tmp = store.begin(keys[i]!);
       fills[i] = { tmp, implicitDirs: [], lowerLinks: [] };
       try {
-        const res = await applyLayer(tmp, await layer.open(), {
-          mediaType: layer.descriptor.mediaType,
-          expectedDiffId: opts.diffIds[i],
-          idMap: opts.idMap,
-          limits: opts.limits,
-          whiteouts: 'overlay',
-          layer: layer.descriptor.digest,
-        });
+        const res = await thread.apply(
+          tmp,
+          await layer.open(),
+          {
+            mediaType: layer.descriptor.mediaType,
+            expectedDiffId: opts.diffIds[i],
+            idMap: opts.idMap,
+            limits: opts.limits,
+            whiteouts: 'overlay',
+            layer: layer.descriptor.digest,
+          },
+          failure.signal,
+        );
         fills[i]!.implicitDirs = res.implicitDirs;
         fills[i]!.lowerLinks = res.lowerLinks;
       } catch (e) {
-        failed = true;
-        throw e;
+        // The first failure is the one to report; the others are its aborts.
+        firstError ??= { error: e };
+        failure.abort();
       }
     }
   };
+  // Every lane settles before anything is removed: a thread may still hold fds in its snapshot.
+  await Promise.all(threads.map(lane));
+  await Promise.all(threads.map((t) => t.close()));
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, layers.length) }, worker));
+    if (firstError) throw firstError.error;
     // Phase 2, in order: implicit parents and links to lower files are settled from the
     // snapshots below, then each is committed.
     const dirs: string[] = [];
@@ -174,6 +194,14 @@ async function fillAndMount(
   const id = opts.id ?? createHash('sha256').update(resolve(target)).digest('hex').slice(0, 16);
   const mount = store.mountRoot(id, keys, target);
   return { rootfs: target, chainIds: chain, mount, id };
+}
+
+/**
+ * Layer threads when none are asked for: one per core, and at least two, so the
+ * threads keep a fair share of a loaded machine (CFS schedules threads, not processes).
+ */
+function defaultConcurrency(): number {
+  return Math.max(2, availableParallelism());
 }
 
 /**

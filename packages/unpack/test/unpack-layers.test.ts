@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { CtrError } from '@ctr/sys';
 import {
   type BuiltImage,
   buildImage,
@@ -197,6 +198,85 @@ describe.runIf(runnable('overlay snapshots', needsRoot()))('overlay mode', () =>
       }),
     ).rejects.toThrow(/hardlink target "etc\/shadow-" is not a file or symlink/);
     expect(readdirSync(join(snapshotsDir, 'snapshots'))).toHaveLength(1);
+    expect(readdirSync(join(snapshotsDir, 'tmp'))).toEqual([]);
+  });
+
+  it('reports the failing layer of several on threads and leaves nothing behind', async () => {
+    const snapshotsDir = join(dir, 'threads-store');
+    const many = Array.from(
+      { length: 400 },
+      (_, i): LayerEntry => ({
+        path: `data/f${i}`,
+        type: 'file',
+        content: `${i}`.repeat(200),
+      }),
+    );
+    const img = await buildImage({ layers: [{ entries: base }, { entries: many }, { entries: top }] });
+    mkdirSync(snapshotsDir);
+    const bad = [...img.diffIds];
+    bad[2] = `sha256:${'3'.repeat(64)}`;
+    const err = await unpackLayers(sources(img), join(dir, 'threads-root'), {
+      mode: 'overlay',
+      diffIds: bad,
+      snapshotsDir,
+      concurrency: 3,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CtrError);
+    expect((err as CtrError).stage).toBe('unpack');
+    expect((err as CtrError).message).toContain(img.layers[2]!.descriptor.digest);
+    expect((err as CtrError).message).toMatch(/diff_id/);
+    expect(readdirSync(join(snapshotsDir, 'snapshots'))).toEqual([]);
+    expect(readdirSync(join(snapshotsDir, 'tmp'))).toEqual([]);
+    // The caller's buffers were copied to the threads, not taken from it.
+    for (const l of img.layers) expect(l.bytes.byteLength).toBeGreaterThan(0);
+  });
+
+  it('unpacks layers streamed from files on threads into the flat tree', async () => {
+    const img = await buildImage({ layers: [{ entries: base }, { entries: top }] });
+    const files = img.layers.map((l, i) => {
+      const f = join(dir, `layer-${i}.tar.gz`);
+      writeFileSync(f, l.bytes);
+      return f;
+    });
+    const fromFiles: LayerSource[] = img.layers.map((l, i) => ({
+      descriptor: l.descriptor,
+      open: () => createReadStream(files[i]!, { highWaterMark: 1 << 16 }),
+    }));
+    const snapshotsDir = join(dir, 'files-store');
+    const store = new SnapshotStore(snapshotsDir);
+    const res = await unpackLayers(fromFiles, join(dir, 'files-root'), {
+      mode: 'overlay',
+      diffIds: img.diffIds,
+      snapshotsDir,
+      id: 'files',
+    });
+    mounted.push({ store, id: res.id!, target: res.rootfs });
+    await unpackLayers(sources(img), join(dir, 'files-flat'), { mode: 'flat', diffIds: img.diffIds });
+    expect(tree(res.rootfs)).toEqual(tree(join(dir, 'files-flat')));
+  });
+
+  it('fails with the stream error when a layer stream breaks', async () => {
+    const snapshotsDir = join(dir, 'broken-store');
+    const img = await buildImage({ layers: [{ entries: base }] });
+    mkdirSync(snapshotsDir);
+    const half = img.layers[0]!.bytes.subarray(0, img.layers[0]!.bytes.length >> 1);
+    const broken: LayerSource = {
+      descriptor: img.layers[0]!.descriptor,
+      open: () =>
+        Readable.from(
+          (async function* () {
+            yield half;
+            throw new Error('connection reset');
+          })(),
+        ),
+    };
+    await expect(
+      unpackLayers([broken], join(dir, 'broken-root'), {
+        mode: 'overlay',
+        diffIds: img.diffIds,
+        snapshotsDir,
+      }),
+    ).rejects.toThrow(/read layer.*connection reset/);
     expect(readdirSync(join(snapshotsDir, 'tmp'))).toEqual([]);
   });
 
