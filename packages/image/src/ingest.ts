@@ -3,11 +3,12 @@
 // descriptor is renamed to blobs/<alg>/<hex> (architecture: "nothing unverified is
 // ever renamed into blobs/").
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fsync, openSync, writeSync } from 'node:fs';
 import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import type { Descriptor } from '@ctr/spec';
 import { CtrError } from '@ctr/sys';
 import { type Algorithm, checkDigest, DigestVerifier } from './digest.ts';
@@ -22,15 +23,41 @@ export interface ResumePoint {
 }
 
 /**
- * Bytes to store: a stream, or a function that opens one only if the blob is missing.
- * With `resumable`, the function is given a ResumePoint when a dead writer left part
- * of the blob, and must then return only the bytes from `offset` on.
+ * A source that verifies what it hands over, such as a registry download
+ * (RegistryClient.downloadBlob): `download` passes every byte to `write` in order
+ * (after the ResumePoint's offset when given; `prefixHash` has been fed the bytes
+ * before it) and resolves with the digest and size it computed over exactly those
+ * bytes, or rejects. Called only if the blob is missing. The store does not hash
+ * these bytes a second time; it still counts them itself and compares the reported
+ * digest and size with the descriptor before anything is renamed into blobs/.
+ */
+export interface VerifiedSource {
+  readonly verified: true;
+  download(
+    write: (chunk: Uint8Array) => void,
+    resume?: ResumePoint,
+  ): Promise<{ digest: string; size: number }>;
+}
+
+/**
+ * Bytes to store: a stream, a function that opens one only if the blob is missing, or
+ * a VerifiedSource. With `resumable`, the function or source is given a ResumePoint
+ * when a dead writer left part of the blob, and must then supply only the bytes from
+ * `offset` on.
  */
 export type BlobSource =
   | Readable
   | AsyncIterable<Uint8Array>
   | Uint8Array
+  | VerifiedSource
   | ((resume?: ResumePoint) => Promise<Readable | AsyncIterable<Uint8Array>>);
+
+/** Bytes whose digest the store computes itself. */
+export type StreamSource = Exclude<BlobSource, VerifiedSource>;
+
+function isVerified(source: BlobSource): source is VerifiedSource {
+  return typeof source === 'object' && 'verified' in source && source.verified === true;
+}
 
 export interface IngestOptions {
   /** Running count of bytes written for this blob. */
@@ -103,19 +130,23 @@ export async function ingestBlob(
     const final = layout.blobPath(desc.digest);
     await mkdir(dirname(final), { recursive: true, mode: 0o755 });
     let tmp: string | undefined;
-    if (partial && opts.resumable && typeof source === 'function') {
+    if (partial && opts.resumable && (typeof source === 'function' || isVerified(source))) {
       tmp = await resumeWrite(partial, desc, source, algorithm, opts);
     } else if (partial) {
       await unlink(partial).catch(() => undefined);
     }
     if (tmp === undefined) {
       tmp = join(layout.ingestDir, tempName(algorithm, hex));
-      const verifier = new DigestVerifier({
-        expected: desc.digest,
-        expectedSize: desc.size,
-        onBytes: opts.onBytes,
-      });
-      await writeVerified(tmp, source, verifier, desc.digest, 'wx');
+      if (isVerified(source)) {
+        await writeFromVerified(tmp, source, desc, opts, 'wx');
+      } else {
+        const verifier = new DigestVerifier({
+          expected: desc.digest,
+          expectedSize: desc.size,
+          onBytes: opts.onBytes,
+        });
+        await writeVerified(tmp, source, verifier, desc.digest, 'wx');
+      }
     }
     await rename(tmp, final);
     await fsyncDir(dirname(final));
@@ -129,7 +160,7 @@ export async function ingestBlob(
 export async function ingestComputed(
   layout: Layout,
   mediaType: string,
-  source: BlobSource,
+  source: StreamSource,
   opts: IngestOptions = {},
 ): Promise<IngestResult> {
   const tmp = join(layout.ingestDir, tempName('computed', '0'));
@@ -157,7 +188,7 @@ export async function ingestComputed(
 async function resumeWrite(
   partial: string,
   desc: Descriptor,
-  source: (resume?: ResumePoint) => Promise<Readable | AsyncIterable<Uint8Array>>,
+  source: VerifiedSource | ((resume?: ResumePoint) => Promise<Readable | AsyncIterable<Uint8Array>>),
   algorithm: Algorithm,
   opts: IngestOptions,
 ): Promise<string | undefined> {
@@ -167,13 +198,17 @@ async function resumeWrite(
     prefixHash.update(chunk as Buffer);
     offset += (chunk as Buffer).length;
   }
-  const verifier = new DigestVerifier({
-    expected: desc.digest,
-    expectedSize: desc.size,
-    onBytes: opts.onBytes,
-    prefix: { hash: prefixHash.copy(), bytes: offset },
-  });
   try {
+    if (isVerified(source)) {
+      await writeFromVerified(partial, source, desc, opts, 'a', { offset, prefixHash });
+      return partial;
+    }
+    const verifier = new DigestVerifier({
+      expected: desc.digest,
+      expectedSize: desc.size,
+      onBytes: opts.onBytes,
+      prefix: { hash: prefixHash.copy(), bytes: offset },
+    });
     await writeVerified(partial, () => source({ offset, prefixHash }), verifier, desc.digest, 'a');
     return partial;
   } catch (e) {
@@ -188,7 +223,7 @@ async function resumeWrite(
 
 async function writeVerified(
   tmp: string,
-  source: BlobSource,
+  source: StreamSource,
   verifier: DigestVerifier,
   what: string,
   flags: 'wx' | 'a',
@@ -205,6 +240,54 @@ async function writeVerified(
       ? e
       : imageError(`ingest ${what}`, (e as Error).message, undefined, e);
   }
+}
+
+const fsyncFd = promisify(fsync);
+
+/**
+ * Writes a VerifiedSource's bytes to `tmp` with plain synchronous writes (page-cache
+ * copies, cheaper than a stream per chunk) and fsyncs it on the thread pool. Refuses,
+ * and removes the file, unless the source reports the descriptor's digest and size and
+ * exactly that many bytes were written.
+ */
+async function writeFromVerified(
+  tmp: string,
+  source: VerifiedSource,
+  desc: Descriptor,
+  opts: IngestOptions,
+  flags: 'wx' | 'a',
+  resume?: ResumePoint,
+): Promise<void> {
+  const fd = openSync(tmp, flags, 0o644);
+  let bytes = resume?.offset ?? 0;
+  try {
+    const got = await source.download((chunk) => {
+      bytes += chunk.byteLength;
+      if (bytes > desc.size) {
+        throw imageError(
+          `verify ${desc.digest}`,
+          `more than the ${desc.size} bytes its descriptor declares arrived; the source is corrupt or hostile`,
+        );
+      }
+      for (let at = 0; at < chunk.byteLength; ) at += writeSync(fd, chunk, at);
+      opts.onBytes?.(bytes);
+    }, resume);
+    if (got.digest !== desc.digest || got.size !== desc.size || bytes !== desc.size) {
+      throw imageError(
+        `verify ${desc.digest}`,
+        `the source verified ${got.digest} (${got.size} bytes) and ${bytes} bytes were written; the descriptor says ${desc.size} bytes; refusing to store it`,
+      );
+    }
+    // Before the rename, so a crash never leaves a named blob with missing data.
+    await fsyncFd(fd);
+  } catch (e) {
+    closeSync(fd);
+    await unlink(tmp).catch(() => undefined);
+    throw e instanceof Error && 'stage' in e
+      ? e
+      : imageError(`ingest ${desc.digest}`, (e as Error).message, undefined, e);
+  }
+  closeSync(fd);
 }
 
 /**

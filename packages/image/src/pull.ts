@@ -3,7 +3,7 @@
 // in the store; nothing is buffered whole, and a blob already present is never asked for.
 import { parsePlatform, parseReference, RegistryClient, type RegistryClientOptions } from '@ctr/registry';
 import type { Descriptor, ImageConfig, Platform } from '@ctr/spec';
-import type { ResumePoint } from './ingest.ts';
+import type { VerifiedSource } from './ingest.ts';
 import type { ImageRecord, ImageStore } from './store.ts';
 
 /** What a pull reports as it goes; `blob-progress` comes once per chunk written. */
@@ -119,12 +119,16 @@ export async function pullImage(
       await eachLimited(blobs, concurrency, async (b) => {
         const desc = descriptors.get(b.digest)!;
         emit({ type: 'blob-start', digest: b.digest, size: b.size, kind: b.kind });
-        const fetch = async (resume?: ResumePoint) =>
-          client.fetchBlob(ref, desc, {
-            ...signal,
-            ...(resume ? { offset: resume.offset, prefixHash: resume.prefixHash } : {}),
-          });
-        const r = await store.ingest(desc, fetch, {
+        // The registry verifies digest and size while the bytes stream to the store's file.
+        const source: VerifiedSource = {
+          verified: true,
+          download: (write, resume) =>
+            client.downloadBlob(ref, desc, write, {
+              ...signal,
+              ...(resume ? { offset: resume.offset, prefixHash: resume.prefixHash } : {}),
+            }),
+        };
+        const r = await store.ingest(desc, source, {
           resumable: true,
           onBytes: (bytes) => emit({ type: 'blob-progress', digest: b.digest, bytes, size: b.size }),
           onWait: () => emit({ type: 'blob-wait', digest: b.digest }),

@@ -15,7 +15,7 @@ import {
   MediaType,
   type Platform,
 } from '@ctr/spec';
-import { exportArchive, type ImportedImage, type ImportOptions, importArchive } from './archive.ts';
+import type { ImportedImage, ImportOptions } from './archive.ts';
 import { DigestVerifier, digestOf } from './digest.ts';
 import { imageError, nodeCode } from './errors.ts';
 import {
@@ -25,6 +25,7 @@ import {
   type IngestResult,
   ingestBlob,
   ingestComputed,
+  type StreamSource,
 } from './ingest.ts';
 import { GC_LOCK, INDEX_LOCK, Layout } from './layout.ts';
 import { acquireLock, type Lock, withLock } from './lock.ts';
@@ -114,7 +115,7 @@ export class ImageStore {
   }
 
   /** Stores content whose digest is computed while writing (sha256). */
-  async ingestUnknown(mediaType: string, source: BlobSource, opts?: IngestOptions): Promise<IngestResult> {
+  async ingestUnknown(mediaType: string, source: StreamSource, opts?: IngestOptions): Promise<IngestResult> {
     const lease = await this.lease();
     try {
       return await ingestComputed(this.layout, mediaType, source, opts);
@@ -360,13 +361,18 @@ export class ImageStore {
     return pushImage(this, ref, target, opts);
   }
 
+  // The archive code (and tar-stream, ~70 ms to load) is imported only by the commands
+  // that use it: a pull or a run never needs it.
+
   /** Imports an oci-archive or docker-save tarball (gzipped or not). */
-  importArchive(path: string, opts?: ImportOptions): Promise<ImportedImage[]> {
+  async importArchive(path: string, opts?: ImportOptions): Promise<ImportedImage[]> {
+    const { importArchive } = await import('./archive.ts');
     return importArchive(this, path, opts);
   }
 
   /** Writes the images named by `refs` to one tarball readable as oci-archive and by docker load. */
-  exportArchive(refs: string[], path: string): Promise<void> {
+  async exportArchive(refs: string[], path: string): Promise<void> {
+    const { exportArchive } = await import('./archive.ts');
     return exportArchive(this, refs, path);
   }
 

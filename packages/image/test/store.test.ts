@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type BuiltImage, busyboxImage, makeTmp, needsCommand, removeTmp, runnable } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestOf, openStore } from '../src/index.ts';
+import { digestOf, openStore, type VerifiedSource } from '../src/index.ts';
 import { storeImage } from './helpers.ts';
 
 const dir = makeTmp('ctr-image-');
@@ -62,6 +62,46 @@ describe('ingest', () => {
     await expect(store.ingest(desc, Buffer.from('expec'))).rejects.toThrow(/got 5 bytes/);
     expect(blobFiles(store.root)).toEqual([]);
     expect(tmpFiles(store.root)).toEqual([]);
+  });
+
+  it('trusts a verified source for the hash, but still refuses a wrong digest or byte count', async () => {
+    const store = freshStore();
+    const bytes = Buffer.from('verified upstream');
+    const desc = bytesDesc(bytes);
+    // The chunk buffer is reused after each call, as a registry download does.
+    const source = (report: { digest: string; size: number }, sent: Buffer[]): VerifiedSource => ({
+      verified: true,
+      async download(write) {
+        const reused = Buffer.alloc(64);
+        for (const part of sent) {
+          part.copy(reused);
+          write(reused.subarray(0, part.length));
+          reused.fill(0);
+        }
+        return report;
+      },
+    });
+    const halves = [bytes.subarray(0, 5), bytes.subarray(5)];
+    await expect(
+      store.ingest(desc, source({ digest: digestOf(Buffer.from('other')), size: bytes.length }, halves)),
+    ).rejects.toThrow(/image: verify sha256:.*refusing to store it/);
+    await expect(
+      store.ingest(desc, source({ digest: desc.digest, size: bytes.length }, [bytes.subarray(0, 5)])),
+    ).rejects.toThrow(/5 bytes were written/);
+    await expect(
+      store.ingest(desc, source({ digest: desc.digest, size: bytes.length }, [bytes, Buffer.from('x')])),
+    ).rejects.toThrow(/more than the 17 bytes/);
+    await expect(
+      store.ingest(desc, {
+        verified: true,
+        download: async () => Promise.reject(new Error('digest-mismatch upstream')),
+      }),
+    ).rejects.toThrow(/digest-mismatch upstream/);
+    expect(blobFiles(store.root)).toEqual([]);
+    expect(tmpFiles(store.root)).toEqual([]);
+    const ok = await store.ingest(desc, source({ digest: desc.digest, size: bytes.length }, halves));
+    expect(ok.written).toBe(true);
+    expect((await store.readBlob(desc)).equals(bytes)).toBe(true);
   });
 
   it('rejects a digest that would name a path outside blobs/', async () => {

@@ -1,8 +1,8 @@
-import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import { RegistryError } from './errors.ts';
 
 /** Reads a response body as text, refusing more than `limit` bytes. */
-export async function readLimited(res: Dispatcher.ResponseData, limit: number): Promise<string> {
+export async function readLimited(res: { body: Readable }, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res.body) {

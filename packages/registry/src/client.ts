@@ -1,6 +1,14 @@
 import type { Readable } from 'node:stream';
 import { authFileCredentials, type CredentialLookup } from './auth/credentials.ts';
-import { blobExistsAt, blobStream, type FetchBlobOptions } from './blobs.ts';
+import {
+  type BlobSink,
+  blobExistsAt,
+  blobStream,
+  type DownloadedBlob,
+  downloadBlob,
+  type FetchBlobOptions,
+} from './blobs.ts';
+import { readLimited } from './body.ts';
 import { checkDigest, digestLike, sha256 } from './digest.ts';
 import { RegistryError } from './errors.ts';
 import { Limiter } from './limit.ts';
@@ -46,6 +54,9 @@ export interface RegistryClientOptions {
   /** Told before every retry and resume (for progress output and debug logs). */
   onRetry?: (event: RetryEvent) => void;
 }
+
+// A page of tags is JSON of names of at most 128 bytes each; 16 MiB holds ~100,000.
+const MAX_TAGS_PAGE_BYTES = 16 << 20;
 
 export const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs.d'];
 
@@ -161,6 +172,24 @@ export class RegistryClient {
     const r = toRef(ref);
     checkDigest(descriptor.digest, r.toString());
     return blobStream(this.#transport, this.#limiter, this.#pull(r), r, descriptor, opts);
+  }
+
+  /**
+   * Hands the blob's bytes to `sink` as they arrive, each chunk straight from the
+   * connection's read buffer (valid only during the call), verified for size and digest
+   * like fetchBlob; resolves with the verified digest and size once every byte has been
+   * handed over, and rejects instead when the content is wrong. The fast path for
+   * writing a blob to disk: no stream, no copy.
+   */
+  downloadBlob(
+    ref: RefLike,
+    descriptor: Descriptor,
+    sink: BlobSink,
+    opts: FetchBlobOptions = {},
+  ): Promise<DownloadedBlob> {
+    const r = toRef(ref);
+    checkDigest(descriptor.digest, r.toString());
+    return downloadBlob(this.#transport, this.#limiter, this.#pull(r), r, descriptor, sink, opts);
   }
 
   /** Whether the repository holds the blob. */
@@ -285,7 +314,7 @@ export class RegistryClient {
         });
         if (res.statusCode !== 200)
           throw await responseError(res, 'list tags', `${r.registry}/${r.repository}`);
-        const body = (await res.body.json()) as { tags?: string[] | null };
+        const body = JSON.parse(await readLimited(res, MAX_TAGS_PAGE_BYTES)) as { tags?: string[] | null };
         tags.push(...(body.tags ?? []));
         const link = String(res.headers.link ?? '');
         const next = /<([^>]+)>;\s*rel="?next"?/.exec(link)?.[1];

@@ -7,7 +7,7 @@ export {
   defaultAuthFiles,
   staticCredentials,
 } from './auth/credentials.ts';
-export type { FetchBlobOptions } from './blobs.ts';
+export type { BlobSink, DownloadedBlob, FetchBlobOptions } from './blobs.ts';
 export { DEFAULT_CERTS_DIRS, RegistryClient, type RegistryClientOptions } from './client.ts';
 export { RegistryError, type RegistryErrorKind } from './errors.ts';
 export {

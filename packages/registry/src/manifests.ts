@@ -1,4 +1,4 @@
-import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import { discard } from './body.ts';
 import { checkDigest, digestLike, sha256 } from './digest.ts';
 import { RegistryError } from './errors.ts';
@@ -49,7 +49,7 @@ function schema1(where: string): RegistryError {
   });
 }
 
-async function readBody(res: Dispatcher.ResponseData, limit: number, where: string): Promise<Buffer> {
+async function readBody(res: { body: Readable }, limit: number, where: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of res.body) {

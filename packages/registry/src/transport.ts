@@ -2,12 +2,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rootCertificates } from 'node:tls';
-import type { Agent, Dispatcher } from 'undici';
+import { type ConnectionOptions, rootCertificates } from 'node:tls';
+import type { Agent } from 'undici';
 import { parseChallenges } from './auth/challenge.ts';
 import type { CredentialLookup } from './auth/credentials.ts';
 import { Authenticator } from './auth/tokens.ts';
 import { discard, readLimited } from './body.ts';
+import { directGet, NotDirect } from './direct.ts';
 import { RegistryError, type RegistryErrorKind } from './errors.ts';
 
 export interface RetryOptions {
@@ -65,6 +66,13 @@ export interface SendRequest {
   signal?: AbortSignal | undefined;
   /** Whether the request may be repeated after a failure (default: GET, HEAD, PUT with a Buffer). */
   idempotent?: boolean;
+}
+
+/** A response from undici or from the direct reader (whose body can also be drained without copies). */
+export interface Response {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
 }
 
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
@@ -130,17 +138,13 @@ function isTlsVerification(code: string | undefined): boolean {
   return code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|HOSTNAME/.test(code);
 }
 
-function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+function header(res: Response, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
 /** The registry's error body turned into a RegistryError (codes kept, messages not trusted). */
-export async function responseError(
-  res: Dispatcher.ResponseData,
-  op: string,
-  path: string,
-): Promise<RegistryError> {
+export async function responseError(res: Response, op: string, path: string): Promise<RegistryError> {
   let codes: string[] = [];
   try {
     const body = JSON.parse(await readLimited(res, MAX_ERROR_BODY)) as { errors?: { code?: string }[] };
@@ -197,6 +201,7 @@ export class Transport {
   readonly options: TransportOptions;
   readonly auth: Authenticator;
   readonly #agents = new Map<string, Agent>();
+  readonly #tls = new Map<string, ConnectionOptions>();
 
   constructor(options: TransportOptions) {
     this.options = options;
@@ -231,6 +236,21 @@ export class Transport {
     return { registry, host, origin: `${scheme}://${host}`, mirror };
   }
 
+  /** TLS settings for a host: certs.d CAs and client pair, verification unless opted out. */
+  #tlsFor(host: string): ConnectionOptions {
+    let tls = this.#tls.get(host);
+    if (!tls) {
+      const files = hostTls(this.options.certsDirs, host);
+      tls = {
+        ...(files.ca.length ? { ca: [...rootCertificates, ...files.ca] } : {}),
+        ...(files.cert !== undefined ? { cert: files.cert, key: files.key } : {}),
+        rejectUnauthorized: !listed(this.options.skipVerify, host),
+      };
+      this.#tls.set(host, tls);
+    }
+    return tls;
+  }
+
   async #agentFor(host: string): Promise<Agent> {
     let agent = this.#agents.get(host);
     if (!agent) {
@@ -238,15 +258,8 @@ export class Transport {
       // Another request to this host may have made one while undici loaded.
       agent = this.#agents.get(host);
       if (agent) return agent;
-      const tls = hostTls(this.options.certsDirs, host);
-      const rejectUnauthorized = !listed(this.options.skipVerify, host);
       agent = new Agent({
-        connect: {
-          ...(tls.ca.length ? { ca: [...rootCertificates, ...tls.ca] } : {}),
-          ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key } : {}),
-          rejectUnauthorized,
-          timeout: this.options.stallTimeoutMs,
-        },
+        connect: { ...this.#tlsFor(host), timeout: this.options.stallTimeoutMs },
         headersTimeout: this.options.stallTimeoutMs,
         bodyTimeout: this.options.stallTimeoutMs,
         keepAliveTimeout: 30_000,
@@ -254,6 +267,41 @@ export class Transport {
       this.#agents.set(host, agent);
     }
     return agent;
+  }
+
+  /**
+   * One request on one URL: a bodiless GET goes through the direct reader (its body can
+   * be drained without copies), and through undici when the response is not one the
+   * direct reader takes; everything else goes through undici.
+   */
+  async #request(
+    url: URL,
+    method: SendRequest['method'],
+    headers: Record<string, string>,
+    body: Buffer | Readable | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
+    if (method === 'GET' && body === undefined) {
+      try {
+        return await directGet({
+          url,
+          headers,
+          tls: this.#tlsFor(url.host),
+          timeoutMs: this.options.stallTimeoutMs,
+          signal,
+        });
+      } catch (err) {
+        if (!(err instanceof NotDirect)) throw err;
+      }
+    }
+    return (await this.#agentFor(url.host)).request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /** Waits before retry `event.attempt` (backoff with jitter, or the server's Retry-After), telling onRetry first. */
@@ -274,7 +322,7 @@ export class Transport {
    * (again if a cached token went stale), retries transient failures and 408/429/5xx,
    * follows redirects.
    */
-  async send(ep: Endpoint, req: SendRequest): Promise<Dispatcher.ResponseData> {
+  async send(ep: Endpoint, req: SendRequest): Promise<Response> {
     const { attempts } = this.options.retry;
     const replayable = !(req.body instanceof Readable);
     const idempotent =
@@ -283,7 +331,7 @@ export class Transport {
     let authorization = await this.auth.headerFor(ep.registry, ep.origin, req.scopes);
     let answered = false;
     for (let attempt = 1; ; attempt++) {
-      let res: Dispatcher.ResponseData;
+      let res: Response;
       try {
         res = await this.#follow(ep, req, authorization);
       } catch (err) {
@@ -338,11 +386,7 @@ export class Transport {
     });
   }
 
-  async #follow(
-    ep: Endpoint,
-    req: SendRequest,
-    authorization: string | undefined,
-  ): Promise<Dispatcher.ResponseData> {
+  async #follow(ep: Endpoint, req: SendRequest, authorization: string | undefined): Promise<Response> {
     let url = new URL(req.target, ep.origin);
     const origin = url.origin;
     for (let hop = 0; ; hop++) {
@@ -351,14 +395,7 @@ export class Transport {
       // credentials or token must not travel to it.
       if (authorization && url.origin === origin) headers.authorization = authorization;
       const body = typeof req.body === 'function' ? req.body() : req.body;
-      const res = await (await this.#agentFor(url.host)).request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: req.method,
-        headers,
-        ...(body !== undefined && hop === 0 ? { body } : {}),
-        ...(req.signal ? { signal: req.signal } : {}),
-      });
+      const res = await this.#request(url, req.method, headers, hop === 0 ? body : undefined, req.signal);
       const location = header(res, 'location');
       const redirect = [301, 302, 303, 307, 308].includes(res.statusCode) && location !== undefined;
       if (!redirect || (req.method !== 'GET' && req.method !== 'HEAD')) return res;

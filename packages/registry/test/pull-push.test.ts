@@ -77,6 +77,38 @@ describe.runIf(runnable('registry pull and push against docker-registry', needsC
       expect(last).toBe(layer.descriptor.size);
     });
 
+    it('downloadBlob hands over verified bytes from a reused buffer and reports the digest', async () => {
+      const layer = image.layers[0];
+      if (!layer) throw new Error('no layer');
+      const copies: Buffer[] = [];
+      const got = await client.downloadBlob(`${registry.host}/test/busybox`, layer.descriptor, (chunk) => {
+        copies.push(Buffer.from(chunk));
+      });
+      expect(got).toEqual({ digest: layer.descriptor.digest, size: layer.descriptor.size });
+      expect(Buffer.concat(copies).equals(layer.bytes)).toBe(true);
+      // A sink that returns a promise pauses the download until it settles.
+      let waits = 0;
+      const slow = await client.downloadBlob(`${registry.host}/test/busybox`, layer.descriptor, async () => {
+        waits++;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      });
+      expect(slow.size).toBe(layer.descriptor.size);
+      expect(waits).toBeGreaterThan(0);
+      // The digest is checked before the promise resolves: a forged size never resolves.
+      const wrongSize = { ...layer.descriptor, size: layer.descriptor.size + 1 };
+      const err = await client
+        .downloadBlob(`${registry.host}/test/busybox`, wrongSize, () => undefined)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RegistryError);
+      // A sink that throws stops the download with its error.
+      const thrown = await client
+        .downloadBlob(`${registry.host}/test/busybox`, layer.descriptor, () => {
+          throw new Error('disk full');
+        })
+        .catch((e: unknown) => e);
+      expect((thrown as Error).message).toBe('disk full');
+    });
+
     it('errors with a typed digest mismatch when the content is not what the descriptor says', async () => {
       const layer = image.layers[1];
       const other = image.layers[0];
