@@ -1,4 +1,16 @@
-import { AT, CtrError, MOUNT_ATTR, mountSetattr, OPEN_TREE, openTree } from '@ctr/sys';
+import {
+  AT,
+  CtrError,
+  close,
+  fstatfsFlags,
+  MOUNT_ATTR,
+  mountSetattr,
+  O,
+  OPEN_TREE,
+  openat,
+  openTree,
+  ST,
+} from '@ctr/sys';
 
 /**
  * A read-only handle on the Node binary to start a container's init (or exec helper)
@@ -26,4 +38,32 @@ export function openReadOnlyNodeBinary(): number {
   }
   mountSetattr(fd, '', AT.EMPTY_PATH, { attrSet: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV });
   return fd;
+}
+
+/** Whether this process runs Node through a read-only mount (reexecFromReadOnlyNode, or a read-only install). */
+export function runningFromReadOnlyNode(): boolean {
+  const fd = openat(AT.FDCWD, '/proc/self/exe', O.PATH);
+  try {
+    return (fstatfsFlags(fd) & ST.RDONLY) !== 0;
+  } finally {
+    close(fd);
+  }
+}
+
+/**
+ * Replaces this process with the same command run from the read-only clone, for a
+ * launcher that forks the program from this process's own thread: until its execve
+ * the program's /proc/self/exe is this process's Node. The clone's fd stays
+ * close-on-exec: execve opens the binary before it closes those.
+ */
+export function reexecFromReadOnlyNode(): never {
+  const fd = openReadOnlyNodeBinary();
+  const [, script, ...args] = process.argv;
+  process.execve!(
+    `/proc/self/fd/${fd}`,
+    [process.argv0, ...process.execArgv, '--', script!, ...args],
+    process.env as Record<string, string>,
+  );
+  // execve returns only by throwing.
+  process.exit(127);
 }
