@@ -115,6 +115,20 @@ describe.runIf(
     expect(await exited).toBe(3);
   });
 
+  it('gives the terminal to process.user, so the program can reopen its own tty', async () => {
+    const bundle = makeBundle(join(tmp, 'user'), {
+      terminal: true,
+      user: { uid: 1000, gid: 1000 },
+      args: ['sh', '-c', 'stat -c %u:%g $(tty); echo reopened >$(tty)'],
+    });
+    const child = runDriver('user1', bundle, ['ignore', 'pipe', 'pipe']);
+    const exited = exitOf(child);
+    const out = collect(child.stdout!);
+    expect(await exited).toBe(0);
+    // The group stays devpts' gid=5 option (tty), as under runc.
+    expect(out.text()).toBe('1000:5\r\nreopened\r\n');
+  });
+
   it('leaves stdin out when asked (podman -t without -i), and refuses to detach', async () => {
     const bundle = makeBundle(join(tmp, 'nostdin'), {
       terminal: true,
