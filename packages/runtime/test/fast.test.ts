@@ -1,5 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultSeccompProfile } from '@ctr/seccomp';
+import { defaultRuntimeConfig } from '@ctr/spec';
 import { makeTmp, needsRoot, removeTmp, runnable } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteContainer, kill, list, runFast, runWithFastestLauncher, state } from '../src/index.ts';
@@ -15,6 +17,8 @@ afterAll(async () => {
 // Container ids name host cgroups (/sys/fs/cgroup/<ctl>/<id>): unique per test process.
 let n = 0;
 const nextId = () => `fast-${process.pid}-${++n}`;
+
+const makeConfigLinux = () => defaultRuntimeConfig().linux!;
 
 const until = async (what: () => boolean) => {
   while (!what()) await new Promise((r) => setTimeout(r, 10));
@@ -61,6 +65,21 @@ describe.runIf(runnable('fast launcher', needsRoot()))('runFast', () => {
     expect(await running).toBe(7);
     out.close();
     expect(list({ root }).map((c) => c.id)).not.toContain(id);
+  });
+
+  it('installs the seccomp filter on the program, before or after dropping privileges', async () => {
+    for (const noNewPrivileges of [true, false]) {
+      const id = nextId();
+      const out = output(id);
+      const bundle = makeBundle(
+        join(tmp, id),
+        { args: ['sh', '-c', 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status'], noNewPrivileges },
+        { linux: { ...makeConfigLinux(), seccomp: defaultSeccompProfile() } },
+      );
+      expect(await runFast({ root, id, bundle, stdio: ['ignore', out.fd, 'inherit'] })).toBe(0);
+      out.close();
+      expect(out.read()).toBe(`NoNewPrivs:\t${noNewPrivileges ? 1 : 0}\nSeccomp:\t2\n`);
+    }
   });
 
   it('exits 128+signal when the container is killed, and keeps it with keep', async () => {

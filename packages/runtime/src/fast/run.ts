@@ -1,4 +1,5 @@
 import { closeSync, constants as fs, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { getCompileCacheDir } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
@@ -178,7 +179,12 @@ interface LaunchingThread {
  * fastRunBlocker checks).
  */
 function startLaunchingThread(): LaunchingThread {
-  const worker = new Worker(threadUrl, fromSources ? { execArgv: ['--conditions=source'] } : {});
+  // A Worker does not share the compile cache its process enabled; its environment does.
+  const cache = getCompileCacheDir();
+  const worker = new Worker(threadUrl, {
+    ...(fromSources ? { execArgv: ['--conditions=source'] } : {}),
+    ...(cache ? { env: { ...process.env, NODE_COMPILE_CACHE: cache } } : {}),
+  });
   let given = false;
   let spawned = false;
   let failure: Error | undefined;

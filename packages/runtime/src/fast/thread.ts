@@ -9,7 +9,6 @@ import { applyPrivileges, type PrivilegesPlan } from '@ctr/capabilities';
 import { openCgroup, parseProcCgroup } from '@ctr/cgroups';
 import { applyNamespaceOps } from '@ctr/namespaces';
 import { applyRootfs, planRootfs, type RootfsPlan, readHostCgroups } from '@ctr/rootfs';
-import { compileSeccomp, installSeccomp } from '@ctr/seccomp';
 import {
   AT,
   CLOSE_RANGE,
@@ -90,6 +89,9 @@ function splitPrivileges(plan: PrivilegesPlan): [early: PrivilegesPlan, late: Pr
 async function launch(req: LaunchRequest): Promise<void> {
   const config = req.config;
   const proc = config.process!;
+  // Loaded only when needed (a third of this thread's modules), and before pivot_root
+  // takes the host's files away.
+  const seccompStage = config.linux?.seccomp ? await import('@ctr/seccomp') : undefined;
   // 1. Cgroups first, before anything of the config's: v1 `tasks` takes this thread
   //    alone, and the child is born where its parent thread is (the unified hierarchy
   //    of a hybrid host took the whole process before this thread started).
@@ -116,8 +118,9 @@ async function launch(req: LaunchRequest): Promise<void> {
   }
 
   // 4. Seccomp before the privileges when it needs CAP_SYS_ADMIN to load, as in the init.
-  const seccomp = config.linux?.seccomp ? compileSeccomp(config.linux.seccomp) : undefined;
-  if (seccomp && !proc.noNewPrivileges) installSeccomp(seccomp);
+  const seccomp =
+    seccompStage && config.linux?.seccomp ? seccompStage.compileSeccomp(config.linux.seccomp) : undefined;
+  if (seccomp && !proc.noNewPrivileges) seccompStage!.installSeccomp(seccomp);
   // 5. rlimits, bounding set, groups and ids, capabilities, no_new_privs (per thread;
   //    rlimits are per process, so ctr shares the container's).
   applyPrivileges(late);
@@ -141,7 +144,7 @@ async function launch(req: LaunchRequest): Promise<void> {
   // /proc/<pid>/exe the Node binary; non-dumpable, nothing in the container may open it.
   setDumpable(false);
   // 6. Last: the filter under no_new_privs, so it sees only the fork and the execve.
-  if (seccomp && proc.noNewPrivileges) installSeccomp(seccomp);
+  if (seccomp && proc.noNewPrivileges) seccompStage!.installSeccomp(seccomp);
   const child = spawn(path, args.slice(1), {
     argv0: args[0],
     env,
