@@ -129,6 +129,19 @@ describe.runIf(
     expect(out.text()).toBe('1000:5\r\nreopened\r\n');
   });
 
+  it('still returns the status when its own stdout goes away mid-output', async () => {
+    const bundle = makeBundle(join(tmp, 'epipe'), {
+      terminal: true,
+      args: ['sh', '-c', 'i=0; while [ $i -lt 20000 ]; do echo line $i; i=$((i+1)); done; exit 6'],
+    });
+    const child = runDriver('epipe1', bundle, ['ignore', 'pipe', 'pipe']);
+    const exited = exitOf(child);
+    await collect(child.stdout!).until(/line 1\r\n/);
+    // The reader leaves, as `ctr run … | head -1` would.
+    child.stdout!.destroy();
+    expect(await exited).toBe(6);
+  });
+
   it('leaves stdin out when asked (podman -t without -i), and refuses to detach', async () => {
     const bundle = makeBundle(join(tmp, 'nostdin'), {
       terminal: true,

@@ -62,8 +62,21 @@ export function relayTerminal(master: number, opts: { input: boolean }): Termina
     process.once('exit', restore);
     setTerminalMode(0, rawTerminalMode(saved));
   }
-  if (opts.input) stdin.pipe(pty, { end: false });
-  pty.pipe(process.stdout, { end: false });
+  const stdout = process.stdout;
+  // A hung-up terminal (EIO) or a reader gone (EPIPE) must not crash ctr and leave the
+  // container behind: input stops, output is read and dropped so the program never
+  // blocks on a full pty, and its exit status still comes back.
+  const inputFailed = () => stdin.unpipe(pty);
+  const outputFailed = () => {
+    pty.unpipe(stdout);
+    pty.resume();
+  };
+  if (opts.input) {
+    stdin.on('error', inputFailed);
+    stdin.pipe(pty, { end: false });
+  }
+  stdout.on('error', outputFailed);
+  pty.pipe(stdout, { end: false });
   const drained = new Promise<void>((resolve) => {
     // Once the last slave fd closes, reading the master fails with EIO: the
     // kernel's way of saying end of file for a pty.
@@ -79,7 +92,9 @@ export function relayTerminal(master: number, opts: { input: boolean }): Termina
       if (opts.input) {
         stdin.unpipe(pty);
         stdin.pause();
+        stdin.off('error', inputFailed);
       }
+      stdout.off('error', outputFailed);
       restore();
       process.off('exit', restore);
       pty.destroy();
