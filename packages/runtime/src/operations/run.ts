@@ -60,7 +60,12 @@ async function runReceiving(opts: RunOptions, receiver: ConsoleReceiver | undefi
   let terminal: TerminalRelay | undefined;
   try {
     // Before start, so the program sees this terminal's size from its first instruction.
-    if (receiver) terminal = relayTerminal(receiver.receive(), { input: opts.terminalStdin ?? true });
+    if (receiver) {
+      const master = receiver.receive();
+      // Its directory goes now rather than after the program: a ctr that dies meanwhile leaves nothing in /tmp.
+      receiver.close();
+      terminal = relayTerminal(master, { input: opts.terminalStdin ?? true });
+    }
     await start({ id: opts.id, root: opts.root, warn: opts.warn });
   } catch (e) {
     terminal?.close();
