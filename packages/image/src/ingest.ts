@@ -3,8 +3,20 @@
 // descriptor is renamed to blobs/<alg>/<hex> (architecture: "nothing unverified is
 // ever renamed into blobs/").
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, fsync, openSync, writeSync } from 'node:fs';
-import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  fsync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { mkdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -66,6 +78,13 @@ export interface IngestOptions {
   onWait?: () => void;
   /** The source function honours a ResumePoint (a registry fetch with a Range). */
   resumable?: boolean;
+  /** For a VerifiedSource: called once every byte is written and verified, before the fsync and rename. */
+  onWritten?: () => void;
+  /**
+   * false: leave the fsync of blobs/<alg>/ after the rename to the caller, who must do
+   * it before anything refers to the blob (a pull does it once for all its blobs).
+   */
+  syncDirectory?: boolean;
 }
 
 export interface IngestResult {
@@ -74,12 +93,16 @@ export interface IngestResult {
   written: boolean;
 }
 
+// The metadata calls on the ingest path (stat, readdir, mkdir, rename) are synchronous
+// on purpose: they take microseconds, while through libuv's four pool threads they
+// would queue behind other blobs' fsyncs (tens of ms each) and hold up the next download.
+
 export async function blobPresent(
   layout: Layout,
   desc: Pick<Descriptor, 'digest' | 'size'>,
 ): Promise<boolean> {
   try {
-    const st = await stat(layout.blobPath(desc.digest));
+    const st = statSync(layout.blobPath(desc.digest));
     return st.isFile() && (desc.size === undefined || desc.size < 0 || st.size === desc.size);
   } catch (e) {
     if (nodeCode(e) === 'ENOENT') return false;
@@ -126,9 +149,9 @@ export async function ingestBlob(
       discard(source);
       return { descriptor: desc, written: false };
     }
-    const partial = await takeStaleTemps(layout, `${algorithm}-${hex}.`, desc.size);
+    const partial = takeStaleTemps(layout, `${algorithm}-${hex}.`, desc.size);
     const final = layout.blobPath(desc.digest);
-    await mkdir(dirname(final), { recursive: true, mode: 0o755 });
+    mkdirSync(dirname(final), { recursive: true, mode: 0o755 });
     let tmp: string | undefined;
     if (partial && opts.resumable && (typeof source === 'function' || isVerified(source))) {
       tmp = await resumeWrite(partial, desc, source, algorithm, opts);
@@ -148,8 +171,8 @@ export async function ingestBlob(
         await writeVerified(tmp, source, verifier, desc.digest, 'wx');
       }
     }
-    await rename(tmp, final);
-    await fsyncDir(dirname(final));
+    renameSync(tmp, final);
+    if (opts.syncDirectory !== false) await fsyncDir(dirname(final));
     return { descriptor: desc, written: true };
   } finally {
     lock.release();
@@ -278,6 +301,7 @@ async function writeFromVerified(
         `the source verified ${got.digest} (${got.size} bytes) and ${bytes} bytes were written; the descriptor says ${desc.size} bytes; refusing to store it`,
       );
     }
+    opts.onWritten?.();
     // Before the rename, so a crash never leaves a named blob with missing data.
     await fsyncFd(fd);
   } catch (e) {
@@ -295,17 +319,18 @@ async function writeFromVerified(
  * that digest's lock, so no live writer owns them): the longest one that is still a
  * possible prefix is returned for resuming, the others are removed.
  */
-async function takeStaleTemps(layout: Layout, prefix: string, size: number): Promise<string | undefined> {
+function takeStaleTemps(layout: Layout, prefix: string, size: number): string | undefined {
   let best: { path: string; size: number } | undefined;
-  for (const name of await readdir(layout.ingestDir)) {
+  const drop = (path: string): void => rmSync(path, { force: true });
+  for (const name of readdirSync(layout.ingestDir)) {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
     const path = join(layout.ingestDir, name);
-    const st = await stat(path).catch(() => undefined);
+    const st = statSync(path, { throwIfNoEntry: false });
     if (st && st.size > 0 && st.size < size && (!best || st.size > best.size)) {
-      if (best) await unlink(best.path).catch(() => undefined);
+      if (best) drop(best.path);
       best = { path, size: st.size };
     } else {
-      await unlink(path).catch(() => undefined);
+      drop(path);
     }
   }
   return best?.path;

@@ -1,9 +1,12 @@
-// Pull orchestration: the registry client fetches, the store verifies and keeps.
-// Layers stream straight from the socket through the digest check into a temp file
-// in the store; nothing is buffered whole, and a blob already present is never asked for.
+// Pull orchestration: the registry client fetches and verifies, the store keeps.
+// Layers go from the socket's read buffer through the registry's digest check straight
+// into a temp file in the store (one hash pass, no stream, no copy); nothing is
+// buffered whole, and a blob already present is never asked for.
+import { dirname } from 'node:path';
 import { parsePlatform, parseReference, RegistryClient, type RegistryClientOptions } from '@ctr/registry';
 import type { Descriptor, ImageConfig, Platform } from '@ctr/spec';
 import type { VerifiedSource } from './ingest.ts';
+import { fsyncDir } from './layout.ts';
 import type { ImageRecord, ImageStore } from './store.ts';
 
 /** What a pull reports as it goes; `blob-progress` comes once per chunk written. */
@@ -37,30 +40,44 @@ export interface PullOptions extends RegistryAccess {
   onProgress?: (event: PullEvent) => void;
 }
 
-/** Runs `fn` over `items` with at most `limit` running at once; the first failure stops new starts. */
+/**
+ * Runs `fn` over `items` with at most `limit` running at once; the first failure stops
+ * new starts. `fn` may give its slot back early with `release` (a blob whose bytes are
+ * in frees its download slot while its fsync runs), so the next item starts beside it.
+ */
 export async function eachLimited<T>(
   items: T[],
   limit: number,
-  fn: (item: T) => Promise<void>,
+  fn: (item: T, release: () => void) => Promise<void>,
 ): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  const results = await Promise.allSettled(
-    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker),
-  );
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
+  const max = Math.max(1, limit);
+  let active = 0;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const running: Promise<void>[] = [];
+  for (const item of items) {
+    while (active >= max) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure) break;
+    active++;
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      active--;
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    running.push(
+      fn(item, release)
+        .catch((error: unknown) => {
+          failure ??= { error };
+        })
+        .finally(release),
+    );
+  }
+  await Promise.all(running);
+  if (failure) throw failure.error;
 }
 
 export async function withClient<T>(
@@ -116,7 +133,16 @@ export async function pullImage(
         blobs,
       });
 
-      await eachLimited(blobs, concurrency, async (b) => {
+      // The largest blob first, then the rest smallest first: the small ones cost a
+      // round trip each, which then overlaps the big download instead of trailing it.
+      const bySize = [...blobs].sort((a, b) => a.size - b.size);
+      const largest = bySize.pop();
+      const order = largest ? [largest, ...bySize] : bySize;
+      // The manifest is stored beside the layers rather than after them, and blobs/<alg>/
+      // is fsynced once for every blob below instead of once per blob: both were
+      // sequential fsyncs at the end of every pull.
+      const manifestStored = store.ingest(m.descriptor, m.bytes, { syncDirectory: false });
+      const downloads = eachLimited(order, concurrency, async (b, release) => {
         const desc = descriptors.get(b.digest)!;
         emit({ type: 'blob-start', digest: b.digest, size: b.size, kind: b.kind });
         // The registry verifies digest and size while the bytes stream to the store's file.
@@ -132,11 +158,18 @@ export async function pullImage(
           resumable: true,
           onBytes: (bytes) => emit({ type: 'blob-progress', digest: b.digest, bytes, size: b.size }),
           onWait: () => emit({ type: 'blob-wait', digest: b.digest }),
+          onWritten: release,
+          syncDirectory: false,
         });
         emit({ type: 'blob-done', digest: b.digest, size: b.size, cached: !r.written });
       });
-
-      await store.ingest(m.descriptor, m.bytes);
+      await Promise.all([manifestStored, downloads]);
+      // Also when nothing was downloaded: another pull may have renamed these blobs and not
+      // synced the directory yet, and the ref written next must never outlive them.
+      const dirs = new Set(
+        [m.descriptor, ...descriptors.values()].map((d) => dirname(store.layout.blobPath(d.digest))),
+      );
+      await Promise.all([...dirs].map(fsyncDir));
       const config = await store.readJson<ImageConfig>(m.manifest.config);
       const plat: Platform = chosen ?? {
         os: config.os,

@@ -19,6 +19,41 @@ import {
 } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type PullEvent } from '../src/index.ts';
+import { eachLimited } from '../src/pull.ts';
+
+describe('eachLimited', () => {
+  it('keeps to the limit, starts the next item when one releases its slot early, and stops after a failure', async () => {
+    const started: number[] = [];
+    const gates = new Map<number, () => void>();
+    let running = 0;
+    let most = 0;
+    const all = eachLimited([1, 2, 3, 4], 2, async (i, release) => {
+      started.push(i);
+      running++;
+      most = Math.max(most, running);
+      if (i === 1) release();
+      await new Promise<void>((resolve) => gates.set(i, resolve));
+      running--;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    // 1 gave its slot back at once, so 2 and 3 run beside it; 4 waits for a slot.
+    expect(started).toEqual([1, 2, 3]);
+    gates.get(2)?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([1, 2, 3, 4]);
+    for (const i of [1, 3, 4]) gates.get(i)?.();
+    await all;
+    expect(most).toBe(3);
+
+    const seen: number[] = [];
+    const failing = eachLimited([1, 2, 3], 1, async (i) => {
+      seen.push(i);
+      if (i === 1) throw new Error('first fails');
+    });
+    await expect(failing).rejects.toThrow('first fails');
+    expect(seen).toEqual([1]);
+  });
+});
 
 const dir = makeTmp('ctr-image-pull-');
 let n = 0;
