@@ -9,7 +9,7 @@ import { ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { CtrError, type CtrErrorInit } from '@ctr/sys';
-import type { ApplyLayerOptions, ApplyLayerResult } from './apply-layer.ts';
+import { type ApplyLayerOptions, type ApplyLayerResult, applyLayer } from './apply-layer.ts';
 import { unpackError } from './errors.ts';
 
 /** Messages to layer-worker.ts. */
@@ -53,6 +53,37 @@ function ownBytes(chunk: Buffer, fresh: boolean): Uint8Array<ArrayBuffer> {
   const copy = new Uint8Array(chunk.length);
   copy.set(chunk);
   return copy;
+}
+
+/** Applies a layer on some thread; settles only once every fd of the layer is closed. */
+export type LayerApplier = (
+  root: string,
+  stream: Readable,
+  opts: ApplyLayerOptions,
+  signal?: AbortSignal,
+) => Promise<ApplyLayerResult>;
+
+/**
+ * applyLayer on the calling thread, stopped at its next chunk when `signal` aborts:
+ * the lane that needs no thread start (a worker costs ~0.25 s of CPU to boot and load
+ * @ctr/sys here, about what a small layer costs to apply).
+ */
+export async function applyHere(
+  root: string,
+  stream: Readable,
+  opts: ApplyLayerOptions,
+  signal?: AbortSignal,
+): Promise<ApplyLayerResult> {
+  const onAbort = (): void => {
+    stream.destroy(new Error('another layer failed'));
+  };
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await applyLayer(root, stream, opts);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** A worker thread that applies one layer at a time with applyLayer. */

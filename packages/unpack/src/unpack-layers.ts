@@ -7,7 +7,7 @@ import { applyLayer } from './apply-layer.ts';
 import { chainIds } from './chain-id.ts';
 import { unpackError } from './errors.ts';
 import type { IdMap } from './idmap.ts';
-import { LayerThread } from './layer-threads.ts';
+import { applyHere, type LayerApplier, LayerThread } from './layer-threads.ts';
 import type { UnpackLimits } from './limits.ts';
 import { copyLowerLinks, inheritImplicitDirs, type LowerLink } from './lower-layers.ts';
 import type { OverlayMount } from './overlay.ts';
@@ -31,8 +31,9 @@ export interface UnpackLayersOptions {
   idMap?: IdMap | undefined;
   limits?: Partial<UnpackLimits> | undefined;
   /**
-   * Layers unpacked at the same time in overlay mode, each into its own snapshot on
-   * its own worker thread; default one per core, at least two.
+   * Layers unpacked at the same time in overlay mode, each into its own snapshot: one
+   * on the calling thread, the others on worker threads; default one per core, at
+   * least two.
    */
   concurrency?: number | undefined;
 }
@@ -127,8 +128,9 @@ async function fillAndMount(
   chain: string[],
 ): Promise<UnpackResult> {
   const keys = chain.map((c) => snapshotKey(c, opts.idMap));
-  // Phase 1, concurrent: every missing layer into its own fresh directory, each on a
-  // worker thread, largest first so the threads finish together.
+  // Phase 1, concurrent: every missing layer into its own fresh directory, largest
+  // first so the lanes finish together. One lane is this thread; the others are worker
+  // threads, which boot while this one already works.
   const fills: ({ tmp: string; implicitDirs: string[]; lowerLinks: LowerLink[] } | undefined)[] = layers.map(
     () => undefined,
   );
@@ -136,19 +138,18 @@ async function fillAndMount(
     .map((_, i) => i)
     .filter((i) => !store.has(keys[i]!))
     .sort((a, b) => (layers[b]!.descriptor.size ?? 0) - (layers[a]!.descriptor.size ?? 0));
-  const threads = Array.from(
-    { length: Math.min(Math.max(1, opts.concurrency ?? defaultConcurrency()), queue.length) },
-    () => new LayerThread(),
-  );
+  const lanes = Math.min(Math.max(1, opts.concurrency ?? defaultConcurrency()), queue.length);
+  const threads = Array.from({ length: Math.max(0, lanes - 1) }, () => new LayerThread());
+  const appliers: LayerApplier[] = [applyHere, ...threads.map((t) => t.apply.bind(t))];
   const failure = new AbortController();
   let firstError: { error: unknown } | undefined;
-  const lane = async (thread: LayerThread): Promise<void> => {
+  const lane = async (apply: LayerApplier): Promise<void> => {
     for (let i = queue.shift(); i !== undefined && !failure.signal.aborted; i = queue.shift()) {
       const layer = layers[i]!;
       const tmp = store.begin(keys[i]!);
       fills[i] = { tmp, implicitDirs: [], lowerLinks: [] };
       try {
-        const res = await thread.apply(
+        const res = await apply(
           tmp,
           await layer.open(),
           {
@@ -171,7 +172,7 @@ async function fillAndMount(
     }
   };
   // Every lane settles before anything is removed: a thread may still hold fds in its snapshot.
-  await Promise.all(threads.map(lane));
+  await Promise.all(appliers.slice(0, lanes).map(lane));
   await Promise.all(threads.map((t) => t.close()));
   try {
     if (firstError) throw firstError.error;
@@ -197,8 +198,8 @@ async function fillAndMount(
 }
 
 /**
- * Layer threads when none are asked for: one per core, and at least two, so the
- * threads keep a fair share of a loaded machine (CFS schedules threads, not processes).
+ * Lanes when none are asked for: one per core, and at least two, so the
+ * layers keep a fair share of a loaded machine (CFS schedules threads, not processes).
  */
 function defaultConcurrency(): number {
   return Math.max(2, availableParallelism());

@@ -255,29 +255,37 @@ describe.runIf(runnable('overlay snapshots', needsRoot()))('overlay mode', () =>
     expect(tree(res.rootfs)).toEqual(tree(join(dir, 'files-flat')));
   });
 
-  it('fails with the stream error when a layer stream breaks', async () => {
-    const snapshotsDir = join(dir, 'broken-store');
-    const img = await buildImage({ layers: [{ entries: base }] });
-    mkdirSync(snapshotsDir);
-    const half = img.layers[0]!.bytes.subarray(0, img.layers[0]!.bytes.length >> 1);
-    const broken: LayerSource = {
-      descriptor: img.layers[0]!.descriptor,
-      open: () =>
-        Readable.from(
-          (async function* () {
-            yield half;
-            throw new Error('connection reset');
-          })(),
-        ),
+  it('fails with the stream error when a layer stream breaks, on this thread or a worker', async () => {
+    const img = await buildImage({ layers: [{ entries: base }, { entries: top }] });
+    const broken = (i: number): LayerSource => {
+      const bytes = img.layers[i]!.bytes;
+      return {
+        // The smallest size sorts a layer last, onto the worker lane.
+        descriptor: { ...img.layers[i]!.descriptor, size: i === 0 ? 1 << 30 : 1 },
+        open: () =>
+          Readable.from(
+            (async function* () {
+              yield bytes.subarray(0, bytes.length >> 1);
+              throw new Error('connection reset');
+            })(),
+          ),
+      };
     };
-    await expect(
-      unpackLayers([broken], join(dir, 'broken-root'), {
-        mode: 'overlay',
-        diffIds: img.diffIds,
-        snapshotsDir,
-      }),
-    ).rejects.toThrow(/read layer.*connection reset/);
-    expect(readdirSync(join(snapshotsDir, 'tmp'))).toEqual([]);
+    for (const i of [0, 1]) {
+      const snapshotsDir = join(dir, `broken-store-${i}`);
+      mkdirSync(snapshotsDir);
+      const layers = sources(img).map((l, j) => (j === i ? broken(i) : l));
+      await expect(
+        unpackLayers(layers, join(dir, `broken-root-${i}`), {
+          mode: 'overlay',
+          diffIds: img.diffIds,
+          snapshotsDir,
+          concurrency: 2,
+        }),
+      ).rejects.toThrow(/read layer.*connection reset/);
+      expect(readdirSync(join(snapshotsDir, 'tmp'))).toEqual([]);
+      expect(readdirSync(join(snapshotsDir, 'snapshots'))).toEqual([]);
+    }
   });
 
   it('leaves no snapshot behind when a diff_id does not match', async () => {
