@@ -146,9 +146,9 @@ async function fillAndMount(
   const lane = async (apply: LayerApplier): Promise<void> => {
     for (let i = queue.shift(); i !== undefined && !failure.signal.aborted; i = queue.shift()) {
       const layer = layers[i]!;
-      const tmp = store.begin(keys[i]!);
-      fills[i] = { tmp, implicitDirs: [], lowerLinks: [] };
       try {
+        const tmp = store.begin(keys[i]!);
+        fills[i] = { tmp, implicitDirs: [], lowerLinks: [] };
         const res = await apply(
           tmp,
           await layer.open(),
