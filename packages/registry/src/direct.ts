@@ -366,6 +366,9 @@ export function directGet(req: DirectRequest): Promise<DirectResponse> {
       if (body) body.connectionEnded(undefined);
       else reject(failure('the connection closed before a response arrived', 'UND_ERR_SOCKET'));
     });
-    socket.write(lines.join('\r\n'));
+    // After the handshake: a request written earlier turns a failed handshake into a
+    // bare EPROTO write error instead of OpenSSL's code (ERR_SSL_WRONG_VERSION_NUMBER
+    // for a plain-HTTP server), which the transport turns into a --plain-http hint.
+    socket.once(https ? 'secureConnect' : 'connect', () => socket.write(lines.join('\r\n')));
   });
 }

@@ -91,6 +91,27 @@ describe('direct GET reader', () => {
     await expect(text(await get('/bad-chunk'))).rejects.toThrow(/chunk size is malformed/);
   });
 
+  it('reports a TLS handshake with a plain-HTTP server by OpenSSL code, not as a write error', async () => {
+    const plain = createServer((socket) =>
+      socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n')),
+    );
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const address = plain.address();
+    if (!address || typeof address === 'string') throw new Error('no port');
+    try {
+      await expect(
+        directGet({
+          url: new URL(`https://127.0.0.1:${address.port}/v2/`),
+          headers: {},
+          tls: {},
+          timeoutMs: 2000,
+        }),
+      ).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_SSL_/) });
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
+
   it('stops on abort', async () => {
     const controller = new AbortController();
     controller.abort();
