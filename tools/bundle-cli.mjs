@@ -1,0 +1,58 @@
+// Bundles the built ctr CLI (packages/*/dist) into packages/cli/dist/bundle/: a few
+// files instead of the ~120 modules Node would otherwise resolve, read and link on
+// every start (ctr is a fresh process per command). Lazy command loading survives as
+// code-split chunks. Run by tools/setup after the build.
+//
+// The fast launcher's thread (started on every `ctr run`) is bundled too, as
+// thread.js beside ctr.js: its starter, fast/run.js, keeps the bundle's own
+// import.meta.url, so its `new URL('./thread.js', import.meta.url)` finds it. The
+// other threads and processes ctr starts from a file (the init, the namespaces
+// worker) stay the unbundled dist modules: every other module's import.meta.url is
+// rewritten to its own dist file, so `new URL('./x.js', import.meta.url)` still finds
+// its sibling. koffi (a native addon) stays external, loaded from where pnpm put it.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(repo, 'packages/cli');
+const outdir = join(cli, 'dist/bundle');
+const fromOut = (file) => {
+  const rel = relative(outdir, file);
+  return rel.startsWith('.') ? rel : `./${rel}`;
+};
+const fastRun = join(repo, 'packages/runtime/dist/fast/run.js');
+const koffi = createRequire(join(repo, 'packages/sys/package.json')).resolve('koffi');
+
+await build({
+  entryPoints: { ctr: join(cli, 'dist/bin.js'), thread: fastRun.replace(/run\.js$/, 'thread.js') },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  logLevel: 'warning',
+  // undici and tar-stream are CommonJS and require() Node's built-ins.
+  banner: {
+    js: "import { createRequire as __ctrRequire } from 'node:module'; const require = __ctrRequire(import.meta.url);",
+  },
+  plugins: [
+    {
+      name: 'ctr-dist-urls',
+      setup(b) {
+        b.onResolve({ filter: /^koffi$/ }, () => ({ path: fromOut(koffi), external: true }));
+        b.onLoad({ filter: /\/packages\/[^/]+\/dist\/.*\.js$/ }, (args) => {
+          if (args.path === fastRun) return undefined;
+          const own = `new URL(${JSON.stringify(fromOut(args.path))}, import.meta.url).href`;
+          return {
+            contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', own),
+            loader: 'js',
+          };
+        });
+      },
+    },
+  ],
+});
