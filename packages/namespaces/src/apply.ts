@@ -6,8 +6,11 @@ import {
   namespaceId,
   openNamespace,
   setdomainname,
+  setgroups,
   sethostname,
   setns,
+  setresgid,
+  setresuid,
   stageError,
   unshare,
 } from '@ctr/sys';
@@ -62,8 +65,23 @@ export function applyNamespaceOps(ops: readonly NamespaceOp[]): void {
       case 'setdomainname':
         wrap(`set domainname ${op.name}`, undefined, () => setdomainname(op.name));
         break;
+      case 'become-root':
+        becomeRoot(op.setgroups);
+        break;
     }
   }
+}
+
+/**
+ * Raw per-thread syscalls: glibc's wrappers would signal every thread of Node to
+ * follow, and only this one is the container's. gid before uid: changing the uid
+ * first would leave no right to change the gid.
+ */
+function becomeRoot(dropGroups: boolean): void {
+  const hint = 'the parent must write uid_map and gid_map with a mapping for id 0 before the init runs this';
+  if (dropGroups) wrap('drop the host supplementary groups', undefined, () => setgroups([]), hint);
+  wrap('setresgid 0 in the user namespace', undefined, () => setresgid(0, 0, 0), hint);
+  wrap('setresuid 0 in the user namespace', undefined, () => setresuid(0, 0, 0), hint);
 }
 
 function joinNamespace(type: NamespaceType, path: string): void {
@@ -86,11 +104,11 @@ function joinNamespace(type: NamespaceType, path: string): void {
   }
 }
 
-function wrap(op: string, path: string | undefined, f: () => void): void {
+function wrap(op: string, path: string | undefined, f: () => void, hint?: string): void {
   try {
     f();
   } catch (e) {
-    throw stageError({ stage: 'namespaces', op, path, cause: e });
+    throw stageError({ stage: 'namespaces', op, path, cause: e, hint });
   }
 }
 

@@ -10,6 +10,8 @@ function opLine(op: NamespaceOp): string {
       return `sethostname ${JSON.stringify(op.name)}`;
     case 'setdomainname':
       return `setdomainname ${JSON.stringify(op.name)}`;
+    case 'become-root':
+      return `${op.setgroups ? 'setgroups [] ' : ''}setresgid 0 setresuid 0`;
   }
 }
 

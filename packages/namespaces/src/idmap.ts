@@ -9,13 +9,17 @@ import type { IdRange, LinuxIdMapping, NamespacesHost } from './types.ts';
 const MAX_EXTENTS = 340;
 const ID_LIMIT = 2 ** 32 - 1;
 
-const mapError = (kind: string, hint: string) =>
-  new CtrError({ stage: 'namespaces', op: `validate linux.${kind}Mappings`, hint });
+const mapError = (kind: string, hint: string, index?: number) =>
+  new CtrError({
+    stage: 'namespaces',
+    op: `validate linux.${kind}Mappings${index === undefined ? '' : `[${index}]`}`,
+    hint,
+  });
 
 /**
  * Checks uid or gid mappings the way the kernel and newuidmap will: sizes and ranges
  * fit in 32 bits, no two extents overlap on either side, and a caller that is not root
- * maps only its own id or its subordinate ids.
+ * maps only its own id or its subordinate ids. Errors name the JSON path of the entry.
  */
 export function validateIdMappings(
   kind: 'uid' | 'gid',
@@ -27,21 +31,21 @@ export function validateIdMappings(
   for (const [i, m] of mappings.entries()) {
     for (const v of [m.containerID, m.hostID, m.size]) {
       if (!Number.isInteger(v) || v < 0 || v > ID_LIMIT) {
-        throw mapError(kind, `mapping ${i}: ids and size must be integers within 0..${ID_LIMIT}`);
+        throw mapError(kind, `ids and size must be integers within 0..${ID_LIMIT}`, i);
       }
     }
-    if (m.size === 0) throw mapError(kind, `mapping ${i}: size must be at least 1`);
+    if (m.size === 0) throw mapError(kind, 'size must be at least 1', i);
     // The kernel refuses ranges that wrap or touch (uid_t)-1, the "no id" marker.
     if (m.containerID + m.size > ID_LIMIT || m.hostID + m.size > ID_LIMIT) {
-      throw mapError(kind, `mapping ${i}: the range runs past ${ID_LIMIT - 1}`);
+      throw mapError(kind, `the range runs past ${ID_LIMIT - 1}`, i);
     }
     for (const [j, n] of mappings.entries()) {
       if (j <= i) continue;
       if (overlaps(m.containerID, m.size, n.containerID, n.size)) {
-        throw mapError(kind, `mappings ${i} and ${j} overlap in the container (containerID)`);
+        throw mapError(kind, `mappings ${i} and ${j} overlap in the container (containerID)`, j);
       }
       if (overlaps(m.hostID, m.size, n.hostID, n.size)) {
-        throw mapError(kind, `mappings ${i} and ${j} overlap on the host (hostID)`);
+        throw mapError(kind, `mappings ${i} and ${j} overlap on the host (hostID)`, j);
       }
     }
     if (ownId !== 0) {
@@ -50,11 +54,18 @@ export function validateIdMappings(
       if (!own && !allowed) {
         throw mapError(
           kind,
-          `mapping ${i}: host ${kind}s ${m.hostID}..${m.hostID + m.size - 1} are neither yours (${ownId}) nor in your /etc/sub${kind}`,
+          `host ${kind}s ${m.hostID}..${m.hostID + m.size - 1} are neither yours (${ownId}) nor in your /etc/sub${kind}`,
+          i,
         );
       }
     }
   }
+}
+
+/** The host id that container id `id` maps to, or undefined when no mapping covers it. */
+export function hostIdOf(mappings: readonly LinuxIdMapping[], id: number): number | undefined {
+  const m = mappings.find((e) => id >= e.containerID && id < e.containerID + e.size);
+  return m === undefined ? undefined : m.hostID + (id - m.containerID);
 }
 
 const overlaps = (a: number, al: number, b: number, bl: number) => a < b + bl && b < a + al;

@@ -10,13 +10,14 @@ export {
 export { waitForIdMaps } from './child.ts';
 export { formatNamespacesPlan } from './format.ts';
 export {
+  hostIdOf,
   parseSubordinateIds,
   readNamespacesHost,
   validateIdMappings,
   waitForUserNamespace,
   writeIdMaps,
 } from './idmap.ts';
-export { launchCommand } from './launch.ts';
+export { launchCommand, waitForLaunchedProcess } from './launch.ts';
 export {
   type NamespaceOp,
   type NamespacesPlan,

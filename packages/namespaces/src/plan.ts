@@ -22,7 +22,13 @@ export type NamespaceOp =
   | { op: 'join'; type: Exclude<NamespaceType, 'user'>; path: string }
   | { op: 'unshare'; types: Exclude<NamespaceType, 'user'>[] }
   | { op: 'sethostname'; name: string }
-  | { op: 'setdomainname'; name: string };
+  | { op: 'setdomainname'; name: string }
+  /**
+   * In a new user namespace, once the parent has written the maps: take uid and gid 0
+   * of the namespace (and, when setgroups is allowed, drop the caller's supplementary
+   * groups, which are host groups the container must not keep).
+   */
+  | { op: 'become-root'; setgroups: boolean };
 
 /**
  * How the user namespace is made. Node cannot create or join one (it is never
@@ -173,7 +179,11 @@ export function planNamespaces(config: NamespacesConfig, host: NamespacesHost = 
   const user: UserNamespacePlan = userJoin
     ? { mode: 'join', path: userJoin.path }
     : createUser(uidMappings, gidMappings, host);
-  return { create, join, thread: joins, user, launcher, init: names };
+  // unshare(1) execs the child as the unmapped overflow uid (it keeps its capabilities
+  // as ambient ones); it becomes the namespace's root only after the maps exist.
+  const init: NamespaceOp[] =
+    user.mode === 'create' ? [{ op: 'become-root', setgroups: user.setgroups === 'allow' }, ...names] : names;
+  return { create, join, thread: joins, user, launcher, init };
 }
 
 function offsetArgs(offsets: TimeOffsetEntry[]): string[] {

@@ -26,9 +26,10 @@ export interface SacrificialSpawn {
   /**
    * With a new user namespace: the child fd on which one byte arrives once its uid/gid
    * maps are written (default: the fd after the last stdio entry, at least 3). The
-   * child must read it before relying on its ids (waitForIdMaps).
+   * child must read it before relying on its ids (waitForIdMaps). 'none' when the
+   * caller tells the child itself: the maps are written before the spawn resolves.
    */
-  syncFd?: number | undefined;
+  syncFd?: number | 'none' | undefined;
 }
 
 export interface ChildExit {
@@ -65,7 +66,7 @@ export type WorkerRequest =
       detached: boolean;
       stdio: ChildStdio[];
       prepare: { module: string; data: unknown } | undefined;
-      syncFd: number | undefined;
+      syncFd: number | 'none' | undefined;
     };
 
 // From src (Node strips the types) the worker is worker.ts and must resolve sibling

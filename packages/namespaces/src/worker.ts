@@ -46,8 +46,8 @@ async function main(req: WorkerRequest): Promise<void> {
   const [file, args] = launchCommand(req.plan, req.file, req.args);
   const user = req.plan.user?.mode === 'create' ? req.plan.user : undefined;
   const stdio: (number | 'inherit' | 'ignore' | 'pipe')[] = [...req.stdio];
-  const syncFd = req.syncFd ?? Math.max(3, stdio.length);
-  if (user) {
+  const syncFd = req.syncFd === 'none' ? undefined : (req.syncFd ?? Math.max(3, stdio.length));
+  if (user && syncFd !== undefined) {
     while (stdio.length < syncFd) stdio.push('ignore');
     stdio[syncFd] = 'pipe';
   }
@@ -74,7 +74,6 @@ async function main(req: WorkerRequest): Promise<void> {
     child.once('exit', (code, signal) => resolve({ type: 'exit', code, signal })),
   );
   if (user) {
-    const sync = child.stdio[syncFd] as NodeJS.WritableStream;
     try {
       await waitForUserNamespace(child.pid!);
       writeIdMaps(child.pid!, user);
@@ -82,7 +81,7 @@ async function main(req: WorkerRequest): Promise<void> {
       child.kill('SIGKILL');
       throw e;
     }
-    sync.end('1');
+    if (syncFd !== undefined) (child.stdio[syncFd] as NodeJS.WritableStream).end('1');
   }
   post({ type: 'spawned', pid: child.pid! });
   post(await exit);

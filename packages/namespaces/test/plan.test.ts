@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatNamespacesPlan,
+  hostIdOf,
   type LinuxNamespace,
   launchCommand,
   type NamespacesConfig,
@@ -57,7 +58,11 @@ describe('planNamespaces', () => {
       },
     });
     expect(plan.thread).toEqual([{ op: 'join', type: 'ipc', path: '/proc/9/ns/ipc' }]);
-    expect(plan.init).toEqual([{ op: 'sethostname', name: 'h' }]);
+    // unshare(1) execs the child unmapped: it takes root of the namespace once the maps exist.
+    expect(plan.init).toEqual([
+      { op: 'become-root', setgroups: true },
+      { op: 'sethostname', name: 'h' },
+    ]);
     expect(plan.user).toMatchObject({ mode: 'create', setgroups: 'allow', helpers: false });
     expect(launchCommand(plan, '/bin/sh', ['-c', 'id'])).toEqual([
       'unshare',
@@ -77,8 +82,11 @@ describe('planNamespaces', () => {
         'id',
       ],
     ]);
-    expect(formatNamespacesPlan(plan)).toContain(
-      'parent: write uid_map 0:100000:65536 gid_map 0:100000:65536 setgroups allow',
+    expect(formatNamespacesPlan(plan)).toEqual(
+      expect.arrayContaining([
+        'parent: write uid_map 0:100000:65536 gid_map 0:100000:65536 setgroups allow',
+        'init: setgroups [] setresgid 0 setresuid 0',
+      ]),
     );
   });
 
@@ -223,5 +231,29 @@ describe('planNamespaces', () => {
       { start: 100000, count: 65536 },
       { start: 200000, count: 10 },
     ]);
+  });
+
+  it('names the JSON path of the mapping the kernel would refuse', () => {
+    const config = {
+      linux: {
+        namespaces: ns('user'),
+        uidMappings: [{ containerID: 0, hostID: 0, size: 1 }],
+        gidMappings: [
+          { containerID: 0, hostID: 0, size: 1 },
+          { containerID: 1, hostID: 10, size: -1 },
+        ],
+      },
+    };
+    expect(() => planNamespaces(config)).toThrow(
+      'namespaces: validate linux.gidMappings[1] — ids and size must be integers within 0..4294967295',
+    );
+  });
+
+  it('maps a container id to its host id', () => {
+    const maps = [
+      { containerID: 0, hostID: 100000, size: 1000 },
+      { containerID: 1000, hostID: 5000, size: 1 },
+    ];
+    expect([0, 999, 1000, 1001].map((id) => hostIdOf(maps, id))).toEqual([100000, 100999, 5000, undefined]);
   });
 });

@@ -5,7 +5,7 @@ import { type Features, OCI_RUNTIME_VERSION, SECCOMP_ACTIONS, SECCOMP_OPERATORS 
 /**
  * runtime-spec features.json: what this build of ctr really does on this host, so a
  * caller (containerd, podman) can decide before it creates anything. Left out on
- * purpose: the user namespace (not launched yet), systemd cgroups, AppArmor/SELinux
+ * purpose: systemd cgroups, AppArmor/SELinux
  * labels, Intel RDT and idmapped mounts.
  */
 export function features(): Features {
@@ -54,7 +54,7 @@ export function features(): Features {
       'unbindable',
     ],
     linux: {
-      namespaces: ['pid', 'network', 'mount', 'ipc', 'uts', 'cgroup', 'time'],
+      namespaces: ['user', 'pid', 'network', 'mount', 'ipc', 'uts', 'cgroup', 'time'],
       capabilities: knownCapabilities(probePrivilegesHost().lastCap),
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {

@@ -10,10 +10,12 @@ import {
   restoreThreadNamespaces,
   saveThreadNamespaces,
   spawnFromSacrificialThread,
+  waitForLaunchedProcess,
 } from '@ctr/namespaces';
 import { CtrError, socketpair } from '@ctr/sys';
 import type { FromInit, ToInit } from './init/protocol.ts';
 import { openReadOnlyNodeBinary } from './node-binary.ts';
+import { refuseUserNamespaceJoin, writeUserNamespaceMaps } from './userns.ts';
 
 const fromSources = import.meta.url.endsWith('.ts');
 /** The scripts the launcher starts: a new container's init, or a process joining one. */
@@ -88,7 +90,11 @@ function spawnInOwnNamespaces(
   stdio: StdioFd[],
 ): ChildProcess {
   const cwd = process.cwd();
-  const types = [...plan.create, ...plan.join.map((j) => j.type)].filter((t) => t !== 'user');
+  // Only what the thread itself changes: with a user namespace unshare(1) makes the
+  // rest, and setns back into an unchanged mount namespace fails (CLONE_FS is shared).
+  const types = plan.thread.flatMap((op) =>
+    op.op === 'join' ? [op.type] : op.op === 'unshare' ? op.types : [],
+  );
   const saved = saveThreadNamespaces(types);
   try {
     applyNamespaces(plan);
@@ -135,15 +141,14 @@ export interface LaunchedInit {
  * nothing of the caller's (NODE_OPTIONS above all) reaches the process that becomes
  * the container, and from a read-only clone of its binary (openReadOnlyNodeBinary),
  * handed over as the last fd and exec'd through /proc/self/fd.
+ *
+ * With a user namespace the command goes through unshare(1) (see @ctr/namespaces):
+ * the uid/gid maps are written before this resolves, and `pid` is the init, which
+ * unshare forked as PID 1 of the new pid namespace; `exited` is unshare's exit, which
+ * mirrors the init's (--kill-child ties them the other way).
  */
 export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
-  if (opts.namespaces.user) {
-    throw new CtrError({
-      stage: 'runtime',
-      op: 'create a container with a user namespace',
-      hint: 'not supported by the runtime yet: remove the user namespace and uid/gid mappings from linux.namespaces',
-    });
-  }
+  refuseUserNamespaceJoin(opts.namespaces);
   const node = openReadOnlyNodeBinary();
   let ours: number;
   let theirs: number;
@@ -165,35 +170,9 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
     entryPath(opts.entry ?? 'init'),
     String(syncFd),
   ];
-  const [file, args] = launchCommand(opts.namespaces, `/proc/self/fd/${nodeFd}`, nodeArgs);
-  let pid: number;
-  let exited: Promise<ChildExit>;
-  let release = () => {};
+  let spawned: SpawnedLauncher;
   try {
-    if (opts.launchOn === 'calling-thread') {
-      const child = spawnInOwnNamespaces(opts.namespaces, file, args, stdio);
-      if (child.pid === undefined) {
-        throw new CtrError({
-          stage: 'runtime',
-          op: 'spawn the container init',
-          hint: `could not run ${file}`,
-        });
-      }
-      pid = child.pid;
-      exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-      release = () => child.unref();
-    } else {
-      const child = await spawnFromSacrificialThread({
-        plan: opts.namespaces,
-        file,
-        args,
-        env: {},
-        cwd: '/',
-        stdio,
-      });
-      pid = child.pid;
-      exited = child.exited;
-    }
+    spawned = await spawnLauncher(opts, `/proc/self/fd/${nodeFd}`, nodeArgs, stdio);
   } catch (e) {
     closeSync(ours);
     throw e;
@@ -201,6 +180,71 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
     closeSync(theirs);
     closeSync(node);
   }
+  let pid: number;
+  try {
+    // The worker writes the maps itself before it reports the spawn.
+    if (opts.launchOn === 'calling-thread') await writeUserNamespaceMaps(opts.namespaces, spawned.pid);
+    pid = await waitForLaunchedProcess(opts.namespaces, spawned.pid);
+  } catch (e) {
+    // unshare --kill-child takes the init with it.
+    spawned.kill();
+    closeSync(ours);
+    throw e;
+  }
   const socket = new Socket({ fd: ours, readable: true, writable: true });
-  return { pid, exited, channel: new InitChannel(socket), release };
+  return { pid, exited: spawned.exited, channel: new InitChannel(socket), release: spawned.release };
+}
+
+/** The process the launcher spawned: the init itself, or unshare(1) in front of it. */
+interface SpawnedLauncher {
+  pid: number;
+  exited: Promise<ChildExit>;
+  release(): void;
+  kill(): void;
+}
+
+/** Spawns `node nodeArgs` behind the plan's launcher prefix (the worker adds it itself). */
+async function spawnLauncher(
+  opts: LaunchOptions,
+  node: string,
+  nodeArgs: string[],
+  stdio: StdioFd[],
+): Promise<SpawnedLauncher> {
+  if (opts.launchOn === 'calling-thread') {
+    const [file, args] = launchCommand(opts.namespaces, node, nodeArgs);
+    const child = spawnInOwnNamespaces(opts.namespaces, file, args, stdio);
+    if (child.pid === undefined) {
+      throw new CtrError({
+        stage: 'runtime',
+        op: 'spawn the container init',
+        hint: `could not run ${file}`,
+      });
+    }
+    return {
+      pid: child.pid,
+      exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+      release: () => child.unref(),
+      kill: () => child.kill('SIGKILL'),
+    };
+  }
+  const child = await spawnFromSacrificialThread({
+    plan: opts.namespaces,
+    file: node,
+    args: nodeArgs,
+    env: {},
+    cwd: '/',
+    stdio,
+    // The bootstrap message is the init's signal that its maps are written.
+    syncFd: 'none',
+  });
+  return {
+    ...child,
+    kill: () => {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // Already gone: the thread reaps it.
+      }
+    },
+  };
 }

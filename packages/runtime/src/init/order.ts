@@ -19,11 +19,13 @@ import type { Bootstrap } from './protocol.ts';
 export function setupContainer(boot: Bootstrap, syncFd: number): { program: Program; fifoPath: string } {
   const config = boot.config;
   const proc = config.process!;
-  // 1. What unshare(1) could not do for us (uts names in namespaces it made).
-  applyNamespaceOps(boot.namespaceOps);
-  // Opened before pivot_root, while the host path is reachable; O_PATH because
-  // opening a fifo for real blocks until `start` opens the other end.
+  // Opened before pivot_root, while the host path is reachable, and before taking
+  // a user namespace's root, whose host uid may not search the state directory;
+  // O_PATH because opening a fifo for real blocks until `start` opens the other end.
   const fifoFd = openat(AT.FDCWD, boot.execFifo, O.PATH);
+  // 1. What unshare(1) could not do for us: become root of its user namespace (the
+  //    bootstrap arrives only once the maps are written), the uts names.
+  applyNamespaceOps(boot.namespaceOps);
 
   // 2. prestart, createRuntime and createContainer hooks: the runtime runs them while
   //    the init waits, with the namespaces in place (runtime-spec config.md "Lifecycle").

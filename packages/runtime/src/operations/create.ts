@@ -14,6 +14,7 @@ import { planContainerCgroup } from '../plan.ts';
 import { procInfo } from '../proc.ts';
 import { ociState } from '../status.ts';
 import { type ContainerRecord, ContainerStore } from '../store.ts';
+import { hostOwner } from '../userns.ts';
 import { destroy } from './destroy.ts';
 
 export interface CreateOptions {
@@ -110,8 +111,10 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
 
     const fifo = store.execFifo(opts.id);
     mknodat(AT.FDCWD, fifo, S.IFIFO | 0o622);
-    // The init reopens the fifo after it has taken the container's ids.
-    fchownat(AT.FDCWD, fifo, config.process!.user.uid, config.process!.user.gid);
+    // The init reopens the fifo after it has taken the container's ids (host ids
+    // through the maps in a user namespace).
+    const owner = hostOwner(namespaces, config.process!.user);
+    fchownat(AT.FDCWD, fifo, owner.uid, owner.gid);
 
     const launched = await launchInit({
       stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
