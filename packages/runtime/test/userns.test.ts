@@ -123,6 +123,8 @@ describe.runIf(
     // PID 1 of its pid namespace, in the container's cgroup.
     expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^NSpid:\s+\d+\s+1$/m);
     expect(readFileSync(`/proc/${pid}/uid_map`, 'utf8')).toMatch(/^\s+0\s+100000\s+65536$/m);
+    // The init, not unshare(1), is in the container's cgroup.
+    expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toMatch(/\/u3$/m);
     await start({ root, id: 'u3' });
     expect(state({ root, id: 'u3' }).status).toBe('running');
     expect(statSync(`/proc/${pid}`).uid).toBe(HOST_ROOT);
@@ -131,8 +133,18 @@ describe.runIf(
     await deleteContainer({ root, id: 'u3' });
     expect(list({ root }).map((c) => c.id)).not.toContain('u3');
 
-    await create({ root, id: 'u4', bundle, stdio: ['ignore', 'ignore', 'inherit'] });
+    // The CLI's launcher: its own thread, which a user namespace launch leaves untouched.
+    const before = readlinkSync('/proc/thread-self/ns/mnt');
+    await create({
+      root,
+      id: 'u4',
+      bundle,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      launchOn: 'calling-thread',
+    });
+    expect(readlinkSync('/proc/thread-self/ns/mnt')).toBe(before);
     const pid4 = state({ root, id: 'u4' }).pid!;
+    expect(readFileSync(`/proc/${pid4}/status`, 'utf8')).toMatch(/^NSpid:\s+\d+\s+1$/m);
     await start({ root, id: 'u4' });
     await deleteContainer({ root, id: 'u4', force: true });
     expect(statSync(`/proc/${pid4}`, { throwIfNoEntry: false })).toBeUndefined();
