@@ -156,6 +156,18 @@ export function planRootfs(config: RootfsConfig, host: RootfsHost): RootfsPlan {
       ops.push(
         ...cgroupMounts(destination, options, host.cgroups, isNew('cgroup') ? undefined : host.cgroupPaths),
       );
+    } else if (type === 'sysfs' && userns && !isNew('network')) {
+      // A fresh sysfs needs CAP_SYS_ADMIN over the network namespace, which a user
+      // namespace that did not make it lacks: bind the host's, read-only (runc does too).
+      options.attrSet |= MOUNT_ATTR.RDONLY;
+      options.attrClr &= ~MOUNT_ATTR.RDONLY;
+      ops.push({
+        op: 'mount',
+        destination,
+        kind: 'bind',
+        source: '/sys',
+        options: { ...options, bind: true, recursive: true },
+      });
     } else {
       if (type === 'sysfs' && !isNew('network')) {
         // The host's sysfs shows the host's network devices; never let them be written.

@@ -85,6 +85,9 @@ describe('planRootfs', () => {
     expect(formatRootfsPlan(planRootfs(rw, host))).toContain('mount sysfs (sysfs) -> /sys [nosuid]');
     rw.linux!.namespaces = rw.linux!.namespaces!.filter((n) => n.type !== 'network');
     expect(formatRootfsPlan(planRootfs(rw, host))).toContain('mount sysfs (sysfs) -> /sys [ro,nosuid]');
+    // A user namespace that did not make the network namespace cannot mount a sysfs.
+    rw.linux!.namespaces!.push({ type: 'user' });
+    expect(formatRootfsPlan(planRootfs(rw, host))).toContain('bind /sys -> /sys [rbind,ro,nosuid]');
   });
 
   it('expands a cgroup mount into the host’s v1 hierarchies', () => {

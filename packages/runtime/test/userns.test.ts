@@ -114,6 +114,16 @@ describe.runIf(
     expect(out).toMatch(/^mounted$/m);
   });
 
+  it('shares the host network: sysfs is then the host’s, bound read-only', async () => {
+    const bundle = usernsBundle('b8', ['sh', '-c', 'ls /sys/class/net; touch /sys/x || echo read-only']);
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as RuntimeConfig;
+    config.linux!.namespaces = config.linux!.namespaces!.filter((n) => n.type !== 'network');
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+    const { status, out } = await runOut('u8', bundle);
+    expect(status).toBe(0);
+    expect(out.split('\n')).toEqual(expect.arrayContaining(['lo', 'read-only']));
+  });
+
   it('state reports the init, not unshare(1): kill and delete reach it', async () => {
     const bundle = usernsBundle('b3', ['sleep', '100']);
     const { record } = await create({ root, id: 'u3', bundle, stdio: ['ignore', 'ignore', 'inherit'] });
