@@ -71,7 +71,8 @@ for (const { driver, missing } of drivers)
         } finally {
           watch.close();
         }
-        expect(events[0]).toEqual({ type: 'oom', oomKills: 1 });
+        // The event can fire as the OOM starts, before the kill is counted.
+        expect(events[0]?.type).toBe('oom');
         const stats = cg.stats();
         expect(stats.memory.oomKills).toBe(1);
         expect(stats.memory.usage.limit).toBe(limit);
