@@ -139,6 +139,8 @@ function hintFor(op: RootfsOp, e: unknown): string | undefined {
   }
   if (op.op === 'mknod' && code === 'EPERM')
     return 'mknod needs CAP_MKNOD in the initial user namespace; in a user namespace devices are bound from the host';
+  if (op.op === 'bindRoot' && code === 'EACCES')
+    return 'in a user namespace the host uid mapped to the container root must be able to search every directory above the rootfs (chmod o+x, or chown the bundle to that uid)';
   if (op.op === 'pivotRoot' && code === 'EINVAL')
     return 'pivot_root does not work on a ramfs/initramfs root; use --no-pivot';
   return undefined;

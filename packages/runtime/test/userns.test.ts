@@ -194,6 +194,14 @@ describe.runIf(
     expect(list({ root }).map((c) => c.id)).not.toContain('u7');
   });
 
+  it('says why when the mapped root cannot reach the rootfs', async () => {
+    const bundle = usernsBundle('private/b9', ['true']);
+    chmodSync(join(tmp, 'private'), 0o700);
+    await expect(create({ root, id: 'u9', bundle, stdio: ['ignore', 'ignore', 'ignore'] })).rejects.toThrow(
+      /bind the root .*: EACCES — in a user namespace the host uid mapped to the container root must be able to search/,
+    );
+  });
+
   it('features lists the user namespace', () => {
     expect(features().linux?.namespaces).toContain('user');
   });
