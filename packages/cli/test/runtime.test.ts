@@ -49,40 +49,40 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
     it("runs the lifecycle with runc's outputs", () => {
       const b = bundle('b1', ['sleep', '100']);
       const pidFile = join(tmp, 'pid');
-      const created = ctr('create', '--bundle', b, '--pid-file', pidFile, 'c1');
+      const created = ctr('create', '--bundle', b, '--pid-file', pidFile, 'cli-c1');
       expect(created.stderr).toBe('');
       expect(created.status).toBe(0);
-      const st = JSON.parse(ctr('state', 'c1').stdout);
-      expect(st).toMatchObject({ ociVersion: '1.2.0', id: 'c1', status: 'created', bundle: b });
+      const st = JSON.parse(ctr('state', 'cli-c1').stdout);
+      expect(st).toMatchObject({ ociVersion: '1.2.0', id: 'cli-c1', status: 'created', bundle: b });
       expect(readFileSync(pidFile, 'utf8')).toBe(String(st.pid));
 
-      expect(ctr('start', 'c1').status).toBe(0);
-      expect(JSON.parse(ctr('state', 'c1').stdout).status).toBe('running');
+      expect(ctr('start', 'cli-c1').status).toBe(0);
+      expect(JSON.parse(ctr('state', 'cli-c1').stdout).status).toBe('running');
       const table = ctr('list').stdout.split('\n');
       expect(table[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
-      expect(table[1]).toMatch(new RegExp(`^c1\\s+${st.pid}\\s+running\\s+${b}`));
-      expect(ctr('list', '-q').stdout).toBe('c1\n');
+      expect(table[1]).toMatch(new RegExp(`^cli-c1\\s+${st.pid}\\s+running\\s+${b}`));
+      expect(ctr('list', '-q').stdout).toBe('cli-c1\n');
 
-      const refused = ctr('delete', 'c1');
+      const refused = ctr('delete', 'cli-c1');
       expect(refused.status).toBe(1);
-      expect(refused.stderr).toContain('cannot delete container c1 that is not stopped: running');
+      expect(refused.stderr).toContain('cannot delete container cli-c1 that is not stopped: running');
 
-      expect(ctr('kill', 'c1', 'KILL').status).toBe(0);
-      for (let i = 0; i < 100 && JSON.parse(ctr('state', 'c1').stdout).status !== 'stopped'; i++);
-      const notRunning = ctr('kill', 'c1', '9');
+      expect(ctr('kill', 'cli-c1', 'KILL').status).toBe(0);
+      for (let i = 0; i < 100 && JSON.parse(ctr('state', 'cli-c1').stdout).status !== 'stopped'; i++);
+      const notRunning = ctr('kill', 'cli-c1', '9');
       expect(notRunning.status).toBe(1);
       expect(notRunning.stderr).toContain('container not running');
-      expect(ctr('delete', 'c1').status).toBe(0);
+      expect(ctr('delete', 'cli-c1').status).toBe(0);
 
-      const missing = ctr('state', 'c1');
+      const missing = ctr('state', 'cli-c1');
       expect(missing.status).toBe(1);
-      expect(missing.stderr).toContain('container c1 does not exist');
-      expect(ctr('delete', '--force', 'c1').status).toBe(0);
+      expect(missing.stderr).toContain('container cli-c1 does not exist');
+      expect(ctr('delete', '--force', 'cli-c1').status).toBe(0);
     }, 300_000);
 
     it('run exits with the container status and writes errors to --log as JSON', () => {
       const b = bundle('b2', ['sh', '-c', 'exit 42']);
-      expect(ctr('run', '--bundle', b, 'r1').status).toBe(42);
+      expect(ctr('run', '--bundle', b, 'cli-r1').status).toBe(42);
       expect(ctr('list', '-q').stdout).toBe('');
 
       const log = join(tmp, 'log.json');
@@ -114,9 +114,9 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
 
     it('run --detach leaves the container running', () => {
       const b = bundle('b4', ['sleep', '100']);
-      expect(ctr('run', '-d', '-b', b, 'd1').status).toBe(0);
-      expect(JSON.parse(ctr('state', 'd1').stdout).status).toBe('running');
-      expect(ctr('delete', '-f', 'd1').status).toBe(0);
+      expect(ctr('run', '-d', '-b', b, 'cli-d1').status).toBe(0);
+      expect(JSON.parse(ctr('state', 'cli-d1').stdout).status).toBe('running');
+      expect(ctr('delete', '-f', 'cli-d1').status).toBe(0);
     });
 
     it('features lists only what ctr supports', () => {
@@ -128,12 +128,12 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
 
     it('exec runs a command in a running container, with runc flags or a --process file', () => {
       const b = bundle('b5', ['sleep', '100']);
-      expect(ctr('run', '-d', '-b', b, 'e1').status).toBe(0);
-      const r = ctr('exec', '-e', 'X=1', '--cwd', '/etc', 'e1', 'sh', '-c', 'echo $X $(pwd); exit 5');
+      expect(ctr('run', '-d', '-b', b, 'cli-e1').status).toBe(0);
+      const r = ctr('exec', '-e', 'X=1', '--cwd', '/etc', 'cli-e1', 'sh', '-c', 'echo $X $(pwd); exit 5');
       expect(r.status).toBe(5);
       expect(r.stdout).toBe('1 /etc\n');
       // -t without a console socket: ctr relays the container's pty to its own stdout.
-      const t = ctr('exec', '-t', 'e1', 'sh', '-c', 'tty; exit 2');
+      const t = ctr('exec', '-t', 'cli-e1', 'sh', '-c', 'tty; exit 2');
       expect(t.status).toBe(2);
       expect(t.stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
       // What conmon and containerd's shim pass: --process FILE --detach --pid-file P.
@@ -143,13 +143,13 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
         JSON.stringify({ ...defaultRuntimeConfig().process, terminal: false, args: ['sleep', '50'] }),
       );
       const pidFile = join(tmp, 'exec.pid');
-      expect(ctr('exec', '--process', processFile, '--detach', '--pid-file', pidFile, 'e1').status).toBe(0);
+      expect(ctr('exec', '--process', processFile, '--detach', '--pid-file', pidFile, 'cli-e1').status).toBe(0);
       const pid = Number(readFileSync(pidFile, 'utf8'));
       expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe('sleep\u000050\u0000');
       const missing = ctr('exec', 'nope', 'true');
       expect(missing.status).toBe(1);
       expect(missing.stderr).toContain('container nope does not exist');
-      expect(ctr('delete', '-f', 'e1').status).toBe(0);
+      expect(ctr('delete', '-f', 'cli-e1').status).toBe(0);
     });
 
     it('rejects unsupported global flags clearly', () => {
