@@ -74,6 +74,7 @@ export class DirectBody extends Readable {
   #state: 'size' | 'data' | 'data-end' | 'trailer' = 'size';
   #line = '';
   #left = 0;
+  #trailerBytes = 0;
   #sink: ChunkSink | undefined;
   #settle: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   #failed: unknown;
@@ -182,6 +183,10 @@ export class DirectBody extends Readable {
       } else if (line === '') {
         this.#finish();
         this.#done();
+      } else {
+        // Trailer fields are ignored, but a server must not send them without end.
+        this.#trailerBytes += line.length;
+        if (this.#trailerBytes > MAX_HEAD_BYTES) throw protocolError('the trailer section is too large');
       }
     }
     return true;

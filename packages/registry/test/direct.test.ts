@@ -86,9 +86,14 @@ describe('direct GET reader', () => {
       '/bad-chunk',
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n',
     );
+    answers.set(
+      '/endless-trailer',
+      `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n${'X-T: 0123456789\r\n'.repeat(5000)}\r\n`,
+    );
     const short = await get('/short');
     await expect(short.body.drainInto(() => undefined)).rejects.toMatchObject({ code: 'UND_ERR_SOCKET' });
     await expect(text(await get('/bad-chunk'))).rejects.toThrow(/chunk size is malformed/);
+    await expect(text(await get('/endless-trailer'))).rejects.toThrow(/trailer section is too large/);
   });
 
   it('reports a TLS handshake with a plain-HTTP server by OpenSSL code, not as a write error', async () => {
