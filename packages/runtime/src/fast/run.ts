@@ -269,7 +269,12 @@ function leaveV1(cgroup: CgroupPlan, tid: number): void {
       mount.mountpoint,
       ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath,
     );
-    writeFileSync(join(home, 'tasks'), String(tid));
+    try {
+      writeFileSync(join(home, 'tasks'), String(tid));
+    } catch (e) {
+      // A short program can be done, and the thread gone with it, before this runs.
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
   }
 }
 
