@@ -160,17 +160,36 @@ describe.runIf(
     expect(statSync(`/proc/${pid4}`, { throwIfNoEntry: false })).toBeUndefined();
   });
 
-  it('refuses exec into the container with a clear error', async () => {
+  it('execs into the container as the root of its user namespace', async () => {
     const bundle = usernsBundle('b5', ['sleep', '100']);
-    await create({ root, id: 'u5', bundle, stdio: ['ignore', 'ignore', 'inherit'] });
-    await expect(
-      exec({
+    const { record } = await create({ root, id: 'u5', bundle, stdio: ['ignore', 'ignore', 'inherit'] });
+    await start({ root, id: 'u5' });
+    const out = join(tmp, 'u5-exec.out');
+    const fd = openSync(out, 'w');
+    try {
+      const r = await exec({
         root,
         id: 'u5',
-        process: (p) => ({ ...p, args: ['true'] }),
-        stdio: ['ignore', 'ignore', 'inherit'],
-      }),
-    ).rejects.toThrow('exec into a container with a user namespace');
+        process: (p) => ({
+          ...p,
+          args: [
+            'sh',
+            '-c',
+            'id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user; touch /tmp/by-exec',
+          ],
+        }),
+        stdio: ['ignore', fd, 'inherit'],
+      });
+      expect(r.status).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    const lines = readFileSync(out, 'utf8').split('\n');
+    expect(lines[0]).toBe('0');
+    expect(lines[1]).toMatch(/^\s+0\s+100000\s+65536$/);
+    expect(lines[2]).toBe(readlinkSync(`/proc/${record.pid}/ns/user`));
+    const made = statSync(join(bundle, 'rootfs/tmp/by-exec'));
+    expect([made.uid, made.gid]).toEqual([HOST_ROOT, HOST_ROOT]);
     await deleteContainer({ root, id: 'u5', force: true });
   });
 

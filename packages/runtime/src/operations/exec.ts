@@ -97,25 +97,28 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
       });
     }
     const types = (record.config.linux?.namespaces ?? []).map((n) => n.type as NamespaceType);
-    for (const refused of ['user', 'time'] as const) {
-      if (types.includes(refused)) {
-        throw new CtrError({
-          stage: 'runtime',
-          op: `exec into a container with a ${refused} namespace`,
-          hint: 'a multithreaded process cannot join it; not supported by ctr yet',
-        });
-      }
+    if (types.includes('time')) {
+      throw new CtrError({
+        stage: 'runtime',
+        op: 'exec into a container with a time namespace',
+        hint: 'a multithreaded process cannot join it; not supported by ctr yet',
+      });
     }
     // The init's namespaces, opened now and then checked to still belong to the init:
     // a pid recycled in between would otherwise hand us a stranger's.
     const join: NamespacesPlan['join'] = [];
     let mountFd: number | undefined;
+    let userFd: number | undefined;
     for (const type of types) {
       const fd = openNamespace(`/proc/${record.pid}/ns/${NS_FILE[type]}`, CLONE_FLAGS[type]);
       nsFds.push(fd);
       if (type === 'mount') mountFd = fd;
+      else if (type === 'user') userFd = fd;
       else join.push({ type, path: `/proc/self/fd/${fd}` });
     }
+    // The helper finds them after its sync fd: the mount namespace first (join.ts).
+    const extraFds = [...(mountFd !== undefined ? [mountFd] : []), ...(userFd !== undefined ? [userFd] : [])];
+    const syncFd = 3 + (opts.preserveFds ?? 0);
     if (!isSameProcessAlive(record.pid, record.initStartTime)) {
       throw new CtrError({ stage: 'runtime', op: 'cannot exec in a stopped container' });
     }
@@ -128,7 +131,12 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
         path: j.path,
       })),
       user: undefined,
-      launcher: [],
+      // No Node thread can enter a user namespace: util-linux nsenter does, as the
+      // first step of the helper's command. Without --preserve-credentials it becomes
+      // the namespace's root, so the Node it execs keeps its capabilities there (and
+      // with them the right to join the mount namespace the user namespace owns).
+      launcher:
+        userFd !== undefined ? ['nsenter', `--user=/proc/self/fd/${syncFd + extraFds.length}`, '--'] : [],
       init: [],
     };
     launched = await launchInit({
@@ -137,7 +145,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
       preserveFds: opts.preserveFds ?? 0,
       namespaces,
       launchOn: opts.launchOn ?? 'worker',
-      extraFds: mountFd !== undefined ? [mountFd] : [],
+      extraFds,
     });
     if (record.cgroup) openCgroup(record.cgroup).addProcess(launched.pid);
     launched.channel.send({
