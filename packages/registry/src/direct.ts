@@ -76,6 +76,9 @@ export class DirectBody extends Readable {
   #left = 0;
   #trailerBytes = 0;
   #sink: ChunkSink | undefined;
+  #holds = 0;
+  #draining = false;
+  #room: (() => void) | undefined;
   #settle: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   #failed: unknown;
 
@@ -104,6 +107,10 @@ export class DirectBody extends Readable {
         reject(this.#failed);
         return;
       }
+      // Bytes already pushed to the Readable go first, in order: nothing new is read,
+      // and a push that is waiting for room does not continue, until they are through.
+      this.#hold();
+      this.#draining = true;
       const pending: Buffer[] = [];
       for (let c = this.read() as Buffer | null; c !== null; c = this.read() as Buffer | null)
         pending.push(c);
@@ -114,8 +121,9 @@ export class DirectBody extends Readable {
       };
       feed().then(
         () => {
-          if (this.#complete) resolve();
-          else this.#socket.resume();
+          this.#draining = false;
+          this.#wakeRoom();
+          this.#unhold();
         },
         (e: unknown) => this.fail(e),
       );
@@ -126,13 +134,30 @@ export class DirectBody extends Readable {
   accept(data: Buffer): boolean {
     const out = this.#decode(data);
     if (out === true) return true;
+    this.#hold();
     out.then(
-      () => {
-        if (!this.#complete) this.#socket.resume();
-      },
+      () => this.#unhold(),
       (e: unknown) => this.fail(e),
     );
     return false;
+  }
+
+  // The read buffer is reused by the next socket read, so the socket stays paused while
+  // anyone still works on bytes in it (a sink's promise, a push waiting for room).
+  #hold(): void {
+    if (this.#holds++ === 0) this.#socket.pause();
+  }
+
+  #unhold(): void {
+    if (--this.#holds > 0) return;
+    if (this.#complete) this.#done();
+    else if (this.#failed === undefined) this.#socket.resume();
+  }
+
+  #wakeRoom(): void {
+    const wake = this.#room;
+    this.#room = undefined;
+    wake?.();
   }
 
   /** Decodes the framing and emits body bytes; a promise when a consumer asked to wait. */
@@ -202,7 +227,9 @@ export class DirectBody extends Readable {
       const sink = this.#sink;
       if (!sink) {
         if (!this.push(Buffer.from(part)) && !this.#complete) {
-          return new Promise<void>((resolve) => this.once('resume-socket', resolve));
+          return new Promise<void>((resolve) => {
+            this.#room = resolve;
+          });
         }
       } else {
         const out = sink(part);
@@ -219,7 +246,7 @@ export class DirectBody extends Readable {
   }
 
   #done(): void {
-    if (!this.#complete) return;
+    if (!this.#complete || this.#holds > 0) return;
     if (this.#sink) this.#settle?.resolve();
     else this.push(null);
   }
@@ -244,7 +271,7 @@ export class DirectBody extends Readable {
   }
 
   override _read(): void {
-    this.emit('resume-socket');
+    if (!this.#draining && !this.#sink) this.#wakeRoom();
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {

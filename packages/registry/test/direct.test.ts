@@ -67,6 +67,34 @@ describe('direct GET reader', () => {
     expect(drained.join('')).toBe('not found');
   });
 
+  it('drains in order what was buffered before, and waits for an async sink before reading on', async () => {
+    const body = Buffer.alloc(3 << 20);
+    for (let i = 0; i < body.length; i += 4) body.writeUInt32BE(i, i);
+    answers.set(
+      '/big',
+      Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]),
+    );
+    const res = await get('/big');
+    // Let the Readable fill up and its push wait for room, then switch to draining.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const got: Buffer[] = [];
+    let active = 0;
+    let overlapped = false;
+    let overwritten = false;
+    await res.body.drainInto(async (chunk) => {
+      const copy = Buffer.from(chunk);
+      got.push(copy);
+      overlapped ||= active > 0;
+      active++;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      // The read buffer must not be refilled while its bytes are still being consumed.
+      overwritten ||= !chunk.equals(copy);
+      active--;
+    });
+    expect(Buffer.concat(got).equals(body)).toBe(true);
+    expect({ overlapped, overwritten }).toEqual({ overlapped: false, overwritten: false });
+  });
+
   it('leaves odd framing to undici and refuses header injection', async () => {
     answers.set('/two-lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!');
     answers.set('/gzip', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n');
