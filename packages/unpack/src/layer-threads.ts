@@ -78,7 +78,7 @@ export async function applyHere(
     stream.destroy(new Error('another layer failed'));
   };
   if (signal?.aborted) onAbort();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  else signal?.addEventListener('abort', onAbort, { once: true });
   try {
     return await applyLayer(root, stream, opts);
   } finally {
