@@ -1,9 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { defaultRuntimeConfig } from '@ctr/spec';
 import { makeTmp, needsCommand, needsRoot, removeTmp, runnable } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { create, deleteContainer, list, run, runFast } from '../src/index.ts';
+import { create, deleteContainer, list, run, runFast, start } from '../src/index.ts';
 import { makeBundle } from './bundle.ts';
 
 const tmp = makeTmp('ctr-security-');
@@ -100,6 +109,100 @@ describe.runIf(runnable('the init binary check', needsRoot(), needsCommand('pyth
           { encoding: 'utf8' },
         );
         expect(flags.trim()).toBe(String(1));
+      } finally {
+        await deleteContainer({ root, id, force: true });
+      }
+    });
+  },
+);
+
+/** Whether /proc/<pid>/exe lives on a read-only mount (statvfs ST_RDONLY). */
+function exeIsReadOnly(pid: number): boolean {
+  const flag = execFileSync(
+    'python3',
+    ['-c', 'import os,sys; print(os.statvfs(sys.argv[1]).f_flag & os.ST_RDONLY)', `/proc/${pid}/exe`],
+    { encoding: 'utf8' },
+  );
+  return flag.trim() === '1';
+}
+
+describe.runIf(runnable('a container re-running /proc/self/exe', needsRoot(), needsCommand('python3')))(
+  'a program that runs /proc/self/exe again (CVE-2019-5736)',
+  () => {
+    // The kernel resolves a `#!/proc/self/exe` interpreter in the exec'ing process, so
+    // such a program would start the runtime's own Node again, now as a container
+    // process that can open its exe. The host's libraries are bound in read-only so
+    // that Node can actually run there.
+    const libs = ['/lib', '/lib64', '/usr/lib'].filter((d) => existsSync(d));
+    const reexecBundle = (id: string, script: string) => {
+      const bundle = makeBundle(
+        join(tmp, id),
+        { args: ['/reexec'] },
+        {
+          mounts: [
+            ...(defaultRuntimeConfig().mounts ?? []),
+            ...libs.map((d) => ({
+              destination: d,
+              type: 'bind',
+              source: realpathSync(d),
+              options: ['rbind', 'ro', 'nosuid', 'nodev'],
+            })),
+          ],
+        },
+      );
+      for (const d of libs) mkdirSync(join(bundle, 'rootfs', d), { recursive: true });
+      writeFileSync(join(bundle, 'rootfs', 'reexec'), script);
+      chmodSync(join(bundle, 'rootfs', 'reexec'), 0o755);
+      return bundle;
+    };
+    const attack = '#!/proc/self/exe\nsetTimeout(() => {}, 20000);\n';
+
+    it('finds only a read-only Node, whichever launcher ran it', async () => {
+      const node = statSync(process.execPath);
+      for (const [name, launch] of [
+        ['init', run],
+        ['fast', runFast],
+      ] as const) {
+        const id = `reexec-${name}`;
+        const bundle = reexecBundle(id, attack);
+        // Settled whatever happens: a refusal is an answer here, not an unhandled error.
+        const running = launch({ root, id, bundle, stdio: ['ignore', 'ignore', 'ignore'] }).catch(() => {});
+        let readOnly: boolean | undefined;
+        try {
+          for (let i = 0; i < 500 && readOnly === undefined; i++) {
+            const pid = list({ root }).find((c) => c.id === id)?.pid;
+            const exe = pid ? statSync(`/proc/${pid}/exe`, { throwIfNoEntry: false }) : undefined;
+            if (exe && exe.dev === node.dev && exe.ino === node.ino) readOnly = exeIsReadOnly(pid!);
+            else await new Promise((r) => setTimeout(r, 20));
+          }
+        } finally {
+          for (const c of list({ root }).filter((c) => c.id === id && c.pid)) process.kill(c.pid, 'SIGKILL');
+        }
+        // Refused up front is fine too (the fast launcher's thread cannot resolve
+        // /proc/self from outside the new pid namespace); running as writable Node is not.
+        await running;
+        expect(readOnly, `${name}: Node never ran in the container`).not.toBe(false);
+        await deleteContainer({ root, id, force: true }).catch(() => {});
+      }
+    });
+
+    it('finds only a read-only Node when the program is swapped after create', async () => {
+      const id = 'reexec-swap';
+      const bundle = reexecBundle(id, '#!/bin/sh\ntrue\n');
+      const { record } = await create({ root, id, bundle, stdio: ['ignore', 'ignore', 'ignore'] });
+      try {
+        // Whoever can write the root filesystem (a shared volume) swaps it before start.
+        writeFileSync(join(bundle, 'rootfs', 'reexec'), attack);
+        await start({ root, id });
+        // The same file as this Node (the clone's path reads as "/": it is attached nowhere).
+        const node = statSync(process.execPath);
+        const isNode = () => {
+          const exe = statSync(`/proc/${record.pid}/exe`);
+          return exe.dev === node.dev && exe.ino === node.ino;
+        };
+        for (let i = 0; i < 500 && !isNode(); i++) await new Promise((r) => setTimeout(r, 20));
+        expect(isNode(), 'the program never became Node').toBe(true);
+        expect(exeIsReadOnly(record.pid!)).toBe(true);
       } finally {
         await deleteContainer({ root, id, force: true });
       }

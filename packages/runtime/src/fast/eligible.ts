@@ -2,6 +2,7 @@ import type { CgroupPlan } from '@ctr/cgroups';
 import type { NamespacesPlan } from '@ctr/namespaces';
 import { compileSeccomp, evaluateSeccomp } from '@ctr/seccomp';
 import type { BundleConfig } from '../bundle.ts';
+import { runningFromReadOnlyNode } from '../node-binary.ts';
 import type { RunOptions } from '../operations/run.ts';
 
 // What the launching thread itself still calls once a no_new_privs filter is in
@@ -35,6 +36,13 @@ export function fastRunBlocker(
   namespaces: NamespacesPlan,
   cgroup: CgroupPlan,
 ): string | undefined {
+  // The program is forked from ctr's own thread: until its execve, and again if it
+  // makes the kernel run /proc/self/exe (a `#!/proc/self/exe` script, or one swapped
+  // in after the program check), it is ctr's Node, whose binary must then be
+  // read-only (CVE-2019-5736). The init launcher starts from a read-only clone itself.
+  if (!runningFromReadOnlyNode()) {
+    return "ctr's Node binary is on a writable mount (tools/setup binds it read-only): a program re-running /proc/self/exe could write to it";
+  }
   if (opts.detach) return 'a detached container outlives ctr: its init must wait for `start` on its own';
   if (config.process?.terminal || opts.consoleSocket)
     return 'process.terminal needs the init to set up the pty';
