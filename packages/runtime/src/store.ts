@@ -12,7 +12,7 @@ import {
 import { join, resolve } from 'node:path';
 import type { CgroupPlan } from '@ctr/cgroups';
 import { CtrError } from '@ctr/sys';
-import type { BundleConfig } from './bundle.ts';
+import type { Bundle, BundleConfig } from './bundle.ts';
 import { notExist } from './errors.ts';
 import { validateId } from './ids.ts';
 
@@ -45,6 +45,22 @@ export interface ContainerRecord extends OciState {
 }
 
 export const DEFAULT_ROOT = '/run/ctr';
+
+/** The record of a container being created from `bundle`, before anything runs. */
+export function creatingRecord(bundle: Bundle, id: string): ContainerRecord {
+  const { config } = bundle;
+  const record: ContainerRecord = {
+    ociVersion: config.ociVersion,
+    id,
+    status: 'creating',
+    bundle: bundle.dir,
+    created: new Date().toISOString(),
+    rootfs: bundle.rootfs,
+    config,
+  };
+  if (config.annotations) record.annotations = config.annotations;
+  return record;
+}
 
 /** The container store under --root: one directory per container holding state.json. */
 export class ContainerStore {

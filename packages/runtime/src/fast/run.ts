@@ -1,6 +1,6 @@
-import { closeSync, constants as fs, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fs, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { getCompileCacheDir } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
 import { type CgroupPlan, detectCgroups, openCgroup, parseProcCgroup, type V1Controller } from '@ctr/cgroups';
@@ -11,13 +11,15 @@ import { type Bundle, loadBundle } from '../bundle.ts';
 import { exitStatus, forwardSignals } from '../foreground.ts';
 import { runHooks } from '../hooks.ts';
 import { lockContainer } from '../lock.ts';
+import { fromWire } from '../operations/create.ts';
 import { deleteContainer } from '../operations/delete.ts';
 import { destroy } from '../operations/destroy.ts';
 import { type RunOptions, run } from '../operations/run.ts';
+import { writePidFile } from '../pid-file.ts';
 import { planContainerCgroup } from '../plan.ts';
 import { procInfo } from '../proc.ts';
 import { ociState } from '../status.ts';
-import { type ContainerRecord, ContainerStore } from '../store.ts';
+import { type ContainerRecord, ContainerStore, creatingRecord } from '../store.ts';
 import { fastRunBlocker } from './eligible.ts';
 import type { LaunchMessage, LaunchRequest } from './protocol.ts';
 
@@ -93,17 +95,7 @@ async function runOnThread(
   const store = new ContainerStore(opts.root);
   const dir = store.allocate(opts.id);
   const lock = await lockContainer(dir, opts.id);
-  const record: ContainerRecord = {
-    ociVersion: config.ociVersion,
-    id: opts.id,
-    status: 'creating',
-    bundle: bundle.dir,
-    created: new Date().toISOString(),
-    rootfs: bundle.rootfs,
-    config,
-    cgroup: cgroupPlan,
-  };
-  if (config.annotations) record.annotations = config.annotations;
+  const record: ContainerRecord = { ...creatingRecord(bundle, opts.id), cgroup: cgroupPlan };
   const devNull: number[] = [];
   let launched: Launched | undefined;
   try {
@@ -293,30 +285,4 @@ function joinUnified(cgroup: CgroupPlan): () => void {
   const home = join(v2.mountpoint, own.slice(v2.root.length));
   writeFileSync(join(dir, 'cgroup.procs'), String(process.pid));
   return () => writeFileSync(join(home, 'cgroup.procs'), String(process.pid));
-}
-
-function fromWire(e: {
-  message: string;
-  stage?: string;
-  op?: string;
-  path?: string;
-  errno?: number;
-  hint?: string;
-}) {
-  return e.op
-    ? new CtrError({
-        stage: (e.stage as CtrError['stage']) ?? 'runtime',
-        op: e.op,
-        path: e.path,
-        errno: e.errno,
-        hint: e.hint,
-      })
-    : new Error(e.message);
-}
-
-/** Writes the pid file atomically (tmp + rename), as runc does. */
-function writePidFile(path: string, pid: number): void {
-  const tmp = join(dirname(path), `.${process.pid}.pid`);
-  writeFileSync(tmp, String(pid));
-  renameSync(tmp, path);
 }

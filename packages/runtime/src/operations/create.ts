@@ -13,7 +13,7 @@ import { writePidFile } from '../pid-file.ts';
 import { planContainerCgroup } from '../plan.ts';
 import { procInfo } from '../proc.ts';
 import { ociState } from '../status.ts';
-import { type ContainerRecord, ContainerStore } from '../store.ts';
+import { type ContainerRecord, ContainerStore, creatingRecord } from '../store.ts';
 import { hostOwner } from '../userns.ts';
 import { destroy } from './destroy.ts';
 
@@ -82,16 +82,7 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
   }
   const dir = store.allocate(opts.id);
   const lock = await lockContainer(dir, opts.id);
-  const record: ContainerRecord = {
-    ociVersion: config.ociVersion,
-    id: opts.id,
-    status: 'creating',
-    bundle: bundle.dir,
-    created: new Date().toISOString(),
-    rootfs: bundle.rootfs,
-    config,
-  };
-  if (config.annotations) record.annotations = config.annotations;
+  const record = creatingRecord(bundle, opts.id);
   let channel: InitChannel | undefined;
   let exited: Promise<ChildExit> | undefined;
   let release = () => {};
