@@ -39,3 +39,39 @@ export function toWire(e: unknown): WireError {
   }
   return { message: e instanceof Error ? e.message : String(e) };
 }
+
+/**
+ * The body of an entry script started by the launcher: reads its bootstrap from the
+ * sync fd (argv[2]), prepares (an error goes back over the pipe), reports "ready", then
+ * takes the last step, which replaces the process and never returns.
+ */
+export function serveBootstrap<K extends ToInit['type'], P>(
+  type: K,
+  prepare: (boot: Extract<ToInit, { type: K }>, syncFd: number) => P,
+  finish: (boot: Extract<ToInit, { type: K }>, prepared: P) => never,
+): void {
+  const syncFd = Number(process.argv[2]);
+  let boot: ToInit;
+  try {
+    boot = receive(syncFd);
+  } catch {
+    // The runtime died before handing anything over: there is nothing to do.
+    process.exit(1);
+  }
+  if (boot.type !== type) process.exit(1);
+  const mine = boot as Extract<ToInit, { type: K }>;
+  let prepared: P;
+  try {
+    prepared = prepare(mine, syncFd);
+    send(syncFd, { type: 'ready' });
+  } catch (e) {
+    send(syncFd, { type: 'error', error: toWire(e) });
+    process.exit(1);
+  }
+  try {
+    finish(mine, prepared);
+  } catch (e) {
+    process.stderr.write(`ctr ${type === 'exec' ? 'exec' : 'init'}: ${(e as Error).message}\n`);
+    process.exit(127);
+  }
+}
