@@ -143,7 +143,9 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
         JSON.stringify({ ...defaultRuntimeConfig().process, terminal: false, args: ['sleep', '50'] }),
       );
       const pidFile = join(tmp, 'exec.pid');
-      expect(ctr('exec', '--process', processFile, '--detach', '--pid-file', pidFile, 'cli-e1').status).toBe(0);
+      expect(ctr('exec', '--process', processFile, '--detach', '--pid-file', pidFile, 'cli-e1').status).toBe(
+        0,
+      );
       const pid = Number(readFileSync(pidFile, 'utf8'));
       expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe('sleep\u000050\u0000');
       const missing = ctr('exec', 'nope', 'true');

@@ -24,7 +24,6 @@ import {
   openat,
   openTree,
   pivotRoot,
-  type SysError,
   umount2,
   unshare,
 } from '../src/index.ts';
