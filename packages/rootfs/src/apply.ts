@@ -38,7 +38,7 @@ import {
   unlinkat,
 } from '@ctr/sys';
 import { copyUp } from './copy-up.ts';
-import type { ParsedOptions } from './options.ts';
+import { type ParsedOptions, parseMountOptions } from './options.ts';
 import type { RootfsOp, RootfsPlan } from './plan.ts';
 import { createInRoot, openInRoot } from './resolve.ts';
 
@@ -391,17 +391,8 @@ function bindConsole(st: State): void {
   }
 }
 
-const NO_OPTIONS: ParsedOptions = {
-  bind: true,
-  recursive: false,
-  attrSet: 0,
-  attrClr: 0,
-  recAttrSet: 0,
-  recAttrClr: 0,
-  propagation: [],
-  data: [],
-  copyUp: false,
-};
+// A plain bind: what an empty option list parses to, as a bind.
+const NO_OPTIONS: ParsedOptions = { ...parseMountOptions([], 'a bind'), bind: true };
 
 function bindDevice(st: State, path: string): void {
   const tree = openTree(AT.FDCWD, path, OPEN_TREE.CLONE);
