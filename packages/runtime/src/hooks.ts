@@ -1,7 +1,14 @@
 import { spawn } from 'node:child_process';
 import { CtrError } from '@ctr/sys';
 import type { Hook, HookName } from './bundle.ts';
+import { envRecord } from './env.ts';
 import type { OciState } from './store.ts';
+
+/** How a hook is spawned: `args[0]` is its argv[0] (as for execv), and exactly its `env`. */
+export function hookInvocation(hook: Hook): { args: string[]; argv0: string; env: Record<string, string> } {
+  const [argv0, ...args] = hook.args ?? [hook.path];
+  return { args, argv0: argv0 ?? hook.path, env: envRecord(hook.env) };
+}
 
 /**
  * Runs one OCI hook: `path` with `args` (args[0] is argv[0], as for execv) and
@@ -9,14 +16,9 @@ import type { OciState } from './store.ts';
  */
 export function runHook(name: HookName, hook: Hook, state: OciState): Promise<void> {
   return new Promise((resolve, reject) => {
-    const [argv0, ...rest] = hook.args ?? [hook.path];
-    const env: Record<string, string> = {};
-    for (const e of hook.env ?? []) {
-      const eq = e.indexOf('=');
-      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
-    }
-    const child = spawn(hook.path, rest, {
-      argv0: argv0 ?? hook.path,
+    const { args, argv0, env } = hookInvocation(hook);
+    const child = spawn(hook.path, args, {
+      argv0,
       env,
       stdio: ['pipe', 'ignore', 'pipe'],
     });

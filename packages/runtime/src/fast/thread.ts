@@ -25,6 +25,7 @@ import {
   RESOLVE,
   setDumpable,
 } from '@ctr/sys';
+import { envRecord } from '../env.ts';
 import { toWire } from '../init/channel.ts';
 import { checkExecutable, resolveExecutable } from '../init/executable.ts';
 import type { LaunchMessage, LaunchRequest } from './protocol.ts';
@@ -131,11 +132,7 @@ async function launch(req: LaunchRequest): Promise<void> {
   }
   const path = resolveExecutable(args[0]!, proc.env ?? []);
   checkExecutable(args[0]!, path);
-  const env: Record<string, string> = {};
-  for (const entry of proc.env ?? []) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
+  const env = envRecord(proc.env);
 
   // CVE-2024-21626: every fd of this process is shared with the forked child; only
   // stdio and the preserved fds (which spawn dups into place) may survive its execve.

@@ -7,6 +7,7 @@ import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
 import { applyNamespaceOps } from '@ctr/namespaces';
 import { applyRootfs } from '@ctr/rootfs';
 import { AT, CtrError, O, openat, procFdPath } from '@ctr/sys';
+import { hookInvocation } from '../hooks.ts';
 import { receive, send } from './channel.ts';
 import { attachConsole, connectConsoleSocket, consoleAtRootfs, prepareConsole } from './console.ts';
 import { execProgram, type Program, prepareProgram } from './program.ts';
@@ -104,14 +105,9 @@ function runStartContainerHooks(boot: Bootstrap): void {
     ...(boot.config.annotations ? { annotations: boot.config.annotations } : {}),
   });
   for (const hook of hooks) {
-    const [argv0, ...rest] = hook.args ?? [hook.path];
-    const env: Record<string, string> = {};
-    for (const e of hook.env ?? []) {
-      const eq = e.indexOf('=');
-      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
-    }
-    const r = spawnSync(hook.path, rest, {
-      argv0: argv0 ?? hook.path,
+    const { args, argv0, env } = hookInvocation(hook);
+    const r = spawnSync(hook.path, args, {
+      argv0,
       env,
       input: state,
       stdio: ['pipe', 'ignore', 'pipe'],

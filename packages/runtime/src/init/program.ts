@@ -5,6 +5,7 @@ import { applyPrivileges, type PrivilegesPlan } from '@ctr/capabilities';
 import { compileSeccomp, installSeccomp, type SeccompProgram } from '@ctr/seccomp';
 import type { LinuxSeccomp, Process } from '@ctr/spec';
 import { CtrError, resetSignals } from '@ctr/sys';
+import { envRecord } from '../env.ts';
 import { checkExecutable, resolveExecutable } from './executable.ts';
 import { prepareFdsForExec } from './fds.ts';
 
@@ -73,12 +74,7 @@ export function execProgram(program: Program, preserveFds: number): never {
   if (program.seccomp) installSeccomp(program.seccomp);
   prepareFdsForExec(preserveFds);
   resetSignals();
-  const env: Record<string, string> = {};
-  for (const entry of program.env) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  process.execve!(program.path, program.args, env);
+  process.execve!(program.path, program.args, envRecord(program.env));
   // execve returns only by throwing.
   process.exit(127);
 }
