@@ -45,20 +45,12 @@ export function inheritImplicitDirs(
     for (const path of implicit) {
       const st = findLower(lowerFds, path)?.st;
       if (!st?.isDirectory()) continue;
-      const slash = path.lastIndexOf('/');
-      const parent =
-        slash === -1
-          ? root
-          : openat2(root, path.slice(0, slash), { flags: O.PATH | O.DIRECTORY, resolve: STRICT });
-      try {
-        const base = path.slice(slash + 1);
+      inParent(root, path, (parent, base) => {
         fchownat(parent, base, Number(st.uid), Number(st.gid), AT.SYMLINK_NOFOLLOW);
         fchmodat(parent, base, Number(st.mode) & 0o7777);
         const mtime = timespec(st);
         utimensat(parent, base, mtime, mtime, AT.SYMLINK_NOFOLLOW);
-      } finally {
-        if (parent !== root) close(parent);
-      }
+      });
     }
   });
 }
@@ -88,31 +80,18 @@ export function copyLowerLinks(dir: string, links: readonly LowerLink[], lowers:
           `hardlink target "${target}" is not a file or symlink in this layer or the layers below`,
         );
       }
-      const slash = path.lastIndexOf('/');
-      const parent =
-        slash === -1
-          ? root
-          : openat2(root, path.slice(0, slash), { flags: O.PATH | O.DIRECTORY, resolve: STRICT });
-      try {
+      inParent(root, path, (parent, base) => {
         // The layer already set its directories' mtimes; adding the copy must not move them.
         const dirTime = timespec(fstatSync(parent, { bigint: true }));
-        copyEntry(found.layer, target, found.st, parent, path.slice(slash + 1));
+        copyEntry(found.layer, target, found.st, parent, base);
         utimensat(parent, '', dirTime, dirTime, AT.EMPTY_PATH);
-      } finally {
-        if (parent !== root) close(parent);
-      }
+      });
     }
   });
 }
 
 function copyEntry(layer: number, target: string, st: BigIntStats, parent: number, base: string): void {
-  const slash = target.lastIndexOf('/');
-  const srcParent =
-    slash === -1
-      ? layer
-      : openat2(layer, target.slice(0, slash), { flags: O.PATH | O.DIRECTORY, resolve: STRICT });
-  const srcBase = target.slice(slash + 1);
-  try {
+  inParent(layer, target, (srcParent, srcBase) => {
     const mtime = timespec(st);
     if (st.isSymbolicLink()) {
       if (!make(() => symlinkat(readlinkat(srcParent, srcBase), parent, base))) return;
@@ -139,8 +118,20 @@ function copyEntry(layer: number, target: string, st: BigIntStats, parent: numbe
     } finally {
       close(src);
     }
+  });
+}
+
+/** Runs `fn` with the directory holding `path` (resolved inside `root`) and its last name. */
+function inParent(root: number, path: string, fn: (parent: number, base: string) => void): void {
+  const slash = path.lastIndexOf('/');
+  const parent =
+    slash === -1
+      ? root
+      : openat2(root, path.slice(0, slash), { flags: O.PATH | O.DIRECTORY, resolve: STRICT });
+  try {
+    fn(parent, path.slice(slash + 1));
   } finally {
-    if (srcParent !== layer) close(srcParent);
+    if (parent !== root) close(parent);
   }
 }
 
