@@ -515,8 +515,10 @@ class LayerWriter {
     try {
       return this.#dir(comps, false);
     } catch (e) {
+      // A parent that a later entry replaced by a file or by a symlink (looping, or
+      // leaving the root) holds no directory of this layer any more.
       const code = errCode(e);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EXDEV') return undefined;
       throw e;
     }
   }
@@ -551,7 +553,17 @@ class LayerWriter {
     this.#dirs.clear();
   }
 
+  /** Sets the directories' mtimes once every entry is in place (an entry inside would change them). */
   finish(): void {
+    try {
+      this.#restoreDirTimes();
+    } catch (err) {
+      if (err instanceof CtrError && err.stage === 'unpack') throw err;
+      throw unpackError('restore directory mtimes', undefined, hintFor(err), err);
+    }
+  }
+
+  #restoreDirTimes(): void {
     const explicit = new Set(this.#dirTimes.map((d) => d.comps.join('/')));
     for (const [key, mtime] of this.#lowerMtimes) {
       if (explicit.has(key) || this.#implicit.has(key)) continue;

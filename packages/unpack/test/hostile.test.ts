@@ -162,6 +162,16 @@ const cases: Case[] = [
     expect: (root) => expect(readFileSync(join(root, 'evil'), 'utf8')).toBe('x'),
   },
   {
+    name: 'a directory replaced by a looping symlink in the same layer: the symlink stays',
+    layers: () => [
+      [
+        { name: 'a/a', type: '5' },
+        { name: 'a', type: '2', linkname: 'a/b' },
+      ],
+    ],
+    expect: (root) => expect(readlinkSync(join(root, 'a'))).toBe('a/b'),
+  },
+  {
     name: 'a directory replaced by a symlink to the host between layers: refused',
     layers: (sandbox) => [
       [{ name: 'd/', type: '5' }],

@@ -55,7 +55,8 @@ describe.runIf(runnable('random hostile layers', needsRoot()))('random layers', 
         }
         expect(tree(outside)).toEqual(before);
       }),
-      { numRuns: 200 },
+      // CTR_PROPERTY_RUNS raises the count for a longer hunt than CI's.
+      { numRuns: Number(process.env.CTR_PROPERTY_RUNS ?? 200) },
     );
   });
 });
