@@ -9,9 +9,8 @@
 // other threads and processes ctr starts from a file (the init, the namespaces
 // worker) stay the unbundled dist modules: every other module's import.meta.url is
 // rewritten to its own dist file, so `new URL('./x.js', import.meta.url)` still finds
-// its sibling. koffi (a native addon) stays external, loaded from where pnpm put it.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// its sibling. koffi's native addon is loaded by @ctr/sys from where pnpm put it.
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -24,8 +23,9 @@ const fromOut = (file) => {
   return rel.startsWith('.') ? rel : `./${rel}`;
 };
 const fastRun = join(repo, 'packages/runtime/dist/fast/run.js');
-const koffi = createRequire(join(repo, 'packages/sys/package.json')).resolve('koffi');
 
+// Chunk names carry content hashes: stale ones from an earlier build would pile up.
+rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { ctr: join(cli, 'dist/bin.js'), thread: fastRun.replace(/run\.js$/, 'thread.js') },
   outdir,
@@ -43,7 +43,6 @@ await build({
     {
       name: 'ctr-dist-urls',
       setup(b) {
-        b.onResolve({ filter: /^koffi$/ }, () => ({ path: fromOut(koffi), external: true }));
         b.onLoad({ filter: /\/packages\/[^/]+\/dist\/.*\.js$/ }, (args) => {
           if (args.path === fastRun) return undefined;
           const own = `new URL(${JSON.stringify(fromOut(args.path))}, import.meta.url).href`;

@@ -1,6 +1,7 @@
 // Kernel notification and filtering objects for cgroups: eventfd(2) (cgroup v1
 // memory.oom_control notifications) and bpf(2) device programs (cgroup v2 has no
 // devices.allow file; access is decided by a BPF_PROG_TYPE_CGROUP_DEVICE program).
+import type { IKoffiCType } from 'koffi';
 import { SysError } from './errors.ts';
 import { check, koffi, libc, rawSyscall } from './libc.ts';
 
@@ -64,7 +65,7 @@ const GetFdAttr = koffi.struct('ctr_bpf_get_fd_attr', {
   open_flags: 'uint32_t',
 });
 
-function bpf(cmd: number, type: koffi.IKoffiCType, attr: unknown, hint: string): number {
+function bpf(cmd: number, type: IKoffiCType, attr: unknown, hint: string): number {
   return rawSyscall(
     'bpf',
     [

@@ -1,8 +1,10 @@
 // The single place where koffi is loaded. Everything else in ctr reaches the kernel
 // through the typed wrappers of this package.
-import koffi from 'koffi';
 import { type RawSyscall, syscallNumber } from './arch.ts';
 import { SysError } from './errors.ts';
+import { loadKoffi } from './koffi-addon.ts';
+
+const koffi = loadKoffi();
 
 export const libc = koffi.load('libc.so.6');
 
