@@ -2,17 +2,23 @@
 # Both run against Debian's docker-registry on 127.0.0.1 (filesystem storage, plain
 # HTTP) holding one image built from this host's files by make-image.ts (~100 MB gzip,
 # six layers, the last one whiting out /usr/share/doc). Every tool starts from an empty
-# store each run; the cleanup is hyperfine's --prepare, outside the timing. The CLI is
-# the built dist (packages/cli/dist), as users run it.
+# store each run; the cleanup is hyperfine's --prepare, outside the timing. For unpack it
+# also syncs and drops the kernel's caches: runs that each create and delete ~10,000 files
+# otherwise slow down one after another, which favours whichever tool runs first. The
+# CLI is the bundle the build writes (packages/cli/dist/bundle), as tools/setup's ctr.
 #   pull:   ctr pull against skopeo copy to an oci: layout.
-#   unpack: pull + unpack, ctr --overlay and --flat against containerd (its own ctr
+#   unpack: pull + unpack, one `ctr unpack` of the missing image (it pipelines the
+#           pull and the unpack), --overlay and --flat, against containerd (its own ctr
 #           client, overlayfs snapshotter, private daemon), skopeo copy + umoci unpack,
 #           and curl | gzip -d | tar -x per layer with sha256sum of both streams.
 # Wall times swing with the machine's load; user+sys CPU time is printed beside them.
 
 BENCH_D="$CTR_ROOT/tools/bench.d"
-CTR_DIST="node -- $CTR_ROOT/packages/cli/dist/bin.js"
+CTR_DIST="node -- $CTR_ROOT/packages/cli/dist/bundle/ctr.js"
 CONTAINERD_CTR=/usr/bin/ctr # Debian's containerd client, not ours.
+
+# Every run starts with the same cold kernel caches (see the top of this file).
+BENCH_COLD='sync && echo 3 >/proc/sys/vm/drop_caches'
 
 # Installs what only the benchmark needs (not part of CI).
 bench_need() { # bench_need COMMAND PACKAGE
@@ -25,7 +31,7 @@ bench_need() { # bench_need COMMAND PACKAGE
 # BENCH_WORK and BENCH_REGISTRY.
 bench_registry_up() {
   [ -n "${BENCH_REGISTRY:-}" ] && return
-  [ -f "$CTR_ROOT/packages/cli/dist/bin.js" ] || { echo "tools/bench: build first (tools/setup)" >&2; exit 1; }
+  [ -f "$CTR_ROOT/packages/cli/dist/bundle/ctr.js" ] || { echo "tools/bench: build first (tools/setup)" >&2; exit 1; }
   bench_need docker-registry docker-registry
   BENCH_WORK=$(mktemp -d /tmp/ctr-bench-image.XXXXXX)
   local port
@@ -111,7 +117,8 @@ pull() {
   BENCH_RUNS=$1
   bench_image_up
   local w="$BENCH_WORK/pull"
-  local clean="sh -c 'rm -rf $w && mkdir -p $w'"
+  # sync only: the registry's blobs stay cached, so the network side is the same for both.
+  local clean="sh -c 'rm -rf $w && mkdir -p $w && sync'"
   bench_run ctr-pull "$clean" "$CTR_DIST pull --quiet --plain-http --store $w/store $BENCH_REF"
   bench_run skopeo-copy "$clean" \
     "skopeo copy -q --src-tls-verify=false docker://$BENCH_REF oci:$w/skopeo:img"
@@ -169,14 +176,14 @@ unpack() {
   bench_need containerd containerd
   containerd_up
   local w="$BENCH_WORK/unpack"
-  local clean="sh -c 'grep -F $w /proc/self/mounts | cut -d\" \" -f2 | sort -r | xargs -r -n1 umount -l; rm -rf $w && mkdir -p $w'"
+  local clean="sh -c 'grep -F $w /proc/self/mounts | cut -d\" \" -f2 | sort -r | xargs -r -n1 umount -l; rm -rf $w && mkdir -p $w && $BENCH_COLD'"
   bench_run ctr-overlay "$clean" \
-    "sh -c '$CTR_DIST pull --quiet --plain-http --store $w/store $BENCH_REF >/dev/null && $CTR_DIST unpack --quiet --overlay --store $w/store --snapshots $w/snap $BENCH_REF $w/root'"
+    "$CTR_DIST unpack --quiet --plain-http --overlay --store $w/store --snapshots $w/snap $BENCH_REF $w/root"
   bench_run ctr-flat "$clean" \
-    "sh -c '$CTR_DIST pull --quiet --plain-http --store $w/store $BENCH_REF >/dev/null && $CTR_DIST unpack --quiet --flat --store $w/store $BENCH_REF $w/root'"
+    "$CTR_DIST unpack --quiet --plain-http --flat --store $w/store $BENCH_REF $w/root"
   local before
   before=$(daemon_cpu "$CONTAINERD_PID")
-  bench_run containerd "sh -c '$CONTAINERD_CTR $CONTAINERD_ARGS images rm --sync $BENCH_REF >/dev/null 2>&1 || true'" \
+  bench_run containerd "sh -c '$CONTAINERD_CTR $CONTAINERD_ARGS images rm --sync $BENCH_REF >/dev/null 2>&1 || true; $BENCH_COLD'" \
     "$CONTAINERD_CTR $CONTAINERD_ARGS images pull --plain-http $BENCH_REF"
   # The pull and unpack happen in the daemon, which hyperfine does not see: add the
   # daemon's CPU per run (its image removal in --prepare included, so a little high).

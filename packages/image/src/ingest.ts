@@ -22,7 +22,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { Descriptor } from '@ctr/spec';
-import { CtrError } from '@ctr/sys';
+import { CtrError, SYNC_FILE_RANGE, syncFileRange } from '@ctr/sys';
 import { type Algorithm, checkDigest, DigestVerifier } from './digest.ts';
 import { imageError, nodeCode } from './errors.ts';
 import { fsyncDir, type Layout } from './layout.ts';
@@ -268,6 +268,13 @@ async function writeVerified(
 const fsyncFd = promisify(fsync);
 
 /**
+ * Writeback of a blob is started every this many bytes while it downloads, so the
+ * fsync before its rename waits for the tail only, not for the whole blob at the end
+ * of the pull (a 40 MB layer's fsync took 32-37 ms there).
+ */
+const WRITEBACK_EVERY = 8 << 20;
+
+/**
  * Writes a VerifiedSource's bytes to `tmp` with plain synchronous writes (page-cache
  * copies, cheaper than a stream per chunk) and fsyncs it on the thread pool. Refuses,
  * and removes the file, unless the source reports the descriptor's digest and size and
@@ -283,6 +290,7 @@ async function writeFromVerified(
 ): Promise<void> {
   const fd = openSync(tmp, flags, 0o644);
   let bytes = resume?.offset ?? 0;
+  let flushed = bytes;
   try {
     const got = await source.download((chunk) => {
       bytes += chunk.byteLength;
@@ -293,6 +301,10 @@ async function writeFromVerified(
         );
       }
       for (let at = 0; at < chunk.byteLength; ) at += writeSync(fd, chunk, at);
+      if (bytes - flushed >= WRITEBACK_EVERY) {
+        syncFileRange(fd, flushed, bytes - flushed, SYNC_FILE_RANGE.WRITE);
+        flushed = bytes;
+      }
       opts.onBytes?.(bytes);
     }, resume);
     if (got.digest !== desc.digest || got.size !== desc.size || bytes !== desc.size) {

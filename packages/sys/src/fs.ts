@@ -84,6 +84,7 @@ const _readlinkat = libc.func('long readlinkat(int dirfd, str path, _Out_ uint8_
 const _fchownat = libc.func('int fchownat(int dirfd, str path, uint32_t uid, uint32_t gid, int flags)');
 const _fchmodat = libc.func('int fchmodat(int dirfd, str path, uint32_t mode, int flags)');
 const _fchmod = libc.func('int fchmod(int fd, uint32_t mode)');
+const _syncFileRange = libc.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)');
 const _fchown = libc.func('int fchown(int fd, uint32_t uid, uint32_t gid)');
 const _utimensat = libc.func('int utimensat(int dirfd, str path, const uint8_t *times, int flags)');
 const _statx = libc.func('int statx(int dirfd, str path, int flags, unsigned int mask, _Out_ uint8_t *buf)');
@@ -131,6 +132,14 @@ export function openat2(dirfd: number, path: string, how: OpenHow): number {
     ],
     path,
   );
+}
+
+/**
+ * Starts (SYNC_FILE_RANGE.WRITE) or waits for writeback of a byte range of a file
+ * (sync_file_range(2)); no metadata and no durability promise: fsync still decides that.
+ */
+export function syncFileRange(fd: number, offset: number, nbytes: number, flags: number): void {
+  check('sync_file_range', _syncFileRange(fd, offset, nbytes, flags));
 }
 
 /** Closes an fd (close(2)). */
@@ -282,6 +291,9 @@ export function fstatfsType(fd: number): number {
 }
 
 /** statfs f_flags bits: the mount's flags as the kernel reports them for a file. */
+/** sync_file_range(2) flags. */
+export const SYNC_FILE_RANGE = { WAIT_BEFORE: 1, WRITE: 2, WAIT_AFTER: 4 } as const;
+
 export const ST = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8 } as const;
 
 /** The mount flags (f_flags, ST.*) of the mount an open fd was reached through (fstatfs(2)). */

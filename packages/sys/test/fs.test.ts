@@ -24,7 +24,9 @@ import {
   ST,
   SysError,
   statx,
+  SYNC_FILE_RANGE,
   symlinkat,
+  syncFileRange,
   unlinkat,
   utimensat,
 } from '../src/index.ts';
@@ -103,5 +105,15 @@ describe('fd-relative files', () => {
     expect(() => procFdPath(7, t)).toThrow(/not procfs/);
     close(p);
     close(t);
+  });
+
+  it('starts and waits for writeback of a range; a bad fd is a typed error', () => {
+    const f = join(dir, 'writeback');
+    writeFileSync(f, Buffer.alloc(1 << 20, 7));
+    const fd = openat(AT.FDCWD, f, O.RDWR);
+    syncFileRange(fd, 0, 1 << 20, SYNC_FILE_RANGE.WRITE);
+    syncFileRange(fd, 0, 1 << 20, SYNC_FILE_RANGE.WAIT_BEFORE | SYNC_FILE_RANGE.WRITE | SYNC_FILE_RANGE.WAIT_AFTER);
+    close(fd);
+    expect(() => syncFileRange(fd, 0, 0, SYNC_FILE_RANGE.WRITE)).toThrow(SysError);
   });
 });
