@@ -3,9 +3,10 @@
 // every start (ctr is a fresh process per command). Lazy command loading survives as
 // code-split chunks. Run by tools/setup after the build.
 //
-// The fast launcher's thread (started on every `ctr run`) is bundled too, as
-// thread.js beside ctr.js: its starter, fast/run.js, keeps the bundle's own
-// import.meta.url, so its `new URL('./thread.js', import.meta.url)` finds it. The
+// The fast launcher's thread (started on every foreground `ctr run`) is bundled too,
+// as thread.js beside ctr.js: its starter, fast/launching-worker.js, keeps the
+// bundle's own import.meta.url, so its `new URL('./thread.js', import.meta.url)`
+// finds it. The
 // other threads and processes ctr starts from a file (the init, the namespaces
 // worker) stay the unbundled dist modules: every other module's import.meta.url is
 // rewritten to its own dist file, so `new URL('./x.js', import.meta.url)` still finds
@@ -22,12 +23,15 @@ const fromOut = (file) => {
   const rel = relative(outdir, file);
   return rel.startsWith('.') ? rel : `./${rel}`;
 };
-const fastRun = join(repo, 'packages/runtime/dist/fast/run.js');
+const launchingWorker = join(repo, 'packages/runtime/dist/fast/launching-worker.js');
 
 // Chunk names carry content hashes: stale ones from an earlier build would pile up.
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: { ctr: join(cli, 'dist/bin.js'), thread: fastRun.replace(/run\.js$/, 'thread.js') },
+  entryPoints: {
+    ctr: join(cli, 'dist/bin.js'),
+    thread: launchingWorker.replace(/launching-worker\.js$/, 'thread.js'),
+  },
   outdir,
   bundle: true,
   splitting: true,
@@ -44,7 +48,7 @@ await build({
       name: 'ctr-dist-urls',
       setup(b) {
         b.onLoad({ filter: /\/packages\/[^/]+\/dist\/.*\.js$/ }, (args) => {
-          if (args.path === fastRun) return undefined;
+          if (args.path === launchingWorker) return undefined;
           const own = `new URL(${JSON.stringify(fromOut(args.path))}, import.meta.url).href`;
           return {
             contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', own),

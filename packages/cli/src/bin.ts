@@ -4,11 +4,17 @@
 // `ctr container run --env-file F` would otherwise let F inject code into a root
 // process. After `--` Node leaves the arguments alone.
 import { compileCacheDir } from './compile-cache.ts';
+import { isForegroundRun } from './global-flags.ts';
 
 // Every ctr command is a fresh Node start, and compiling ctr's modules is a large
 // part of it: keep V8's code cache between runs. Imported after enabling it, so the
 // cache covers the whole command.
 const cache = compileCacheDir();
 if (cache) (await import('node:module')).enableCompileCache(cache);
+// A foreground `run` will want the fast launcher's Worker: start it before the rest
+// of ctr loads, so its start-up runs beside ours (@ctr/runtime discards it if the
+// config needs the init launcher).
+const argv = process.argv.slice(2);
+if (isForegroundRun(argv)) (await import('@ctr/runtime/launching-worker')).prestartLaunchingWorker();
 const { main } = await import('./main.ts');
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(argv);

@@ -1,20 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { GlobalOptions } from './command.ts';
+import { globalFlags, splitArgv } from './global-flags.ts';
 import { logLine } from './log.ts';
 import { flagsBeforePositional, parseCommandArgs } from './parse.ts';
 import { commands } from './registry.ts';
-
-const globalFlags = {
-  root: { type: 'string' },
-  log: { type: 'string' },
-  'log-format': { type: 'string' },
-  debug: { type: 'boolean' },
-  'systemd-cgroup': { type: 'boolean' },
-  rootless: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -43,17 +33,6 @@ Global options:
   --rootless BOOL     ignore cgroup permission errors (true|false|auto)
   -v, --version       print the version
 `;
-}
-
-/** Splits argv into the global flags and the command with its own arguments. */
-function splitArgv(argv: string[]): { globalArgs: string[]; rest: string[] } {
-  let i = 0;
-  while (i < argv.length && argv[i]!.startsWith('-')) {
-    const flag = argv[i]!.replace(/^--?/, '').split('=')[0]!;
-    const def = (globalFlags as Record<string, { type: string }>)[flag];
-    i += def?.type === 'string' && !argv[i]!.includes('=') ? 2 : 1;
-  }
-  return { globalArgs: argv.slice(0, i), rest: argv.slice(i) };
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -54,3 +54,18 @@ describe('errors before a command runs', () => {
     expect(lines[1]!.msg).toMatch(/^kill: Unknown option '--no-such-flag'/);
   });
 });
+
+describe('isForegroundRun', () => {
+  it('says yes to a foreground run only, global flags and all', async () => {
+    const { isForegroundRun } = await import('../src/global-flags.ts');
+    expect(isForegroundRun(['run', '-b', 'b', 'c1'])).toBe(true);
+    expect(isForegroundRun(['--root', '/run/x', '--debug', 'run', 'c1'])).toBe(true);
+    expect(isForegroundRun(['--root=/run/x', 'run', '--keep', 'c1'])).toBe(true);
+    expect(isForegroundRun(['run', '-d', 'c1'])).toBe(false);
+    expect(isForegroundRun(['run', '--detach', 'c1'])).toBe(false);
+    expect(isForegroundRun(['run', '--help'])).toBe(false);
+    expect(isForegroundRun(['--root', 'run', 'create', 'c1'])).toBe(false);
+    expect(isForegroundRun(['container', 'run', 'img'])).toBe(false);
+    expect(isForegroundRun([])).toBe(false);
+  });
+});

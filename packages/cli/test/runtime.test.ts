@@ -126,7 +126,7 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
       expect(f.linux.cgroup.systemd).toBe(false);
     });
 
-    it('exec runs a command in a running container, with runc flags or a --process file', () => {
+    it('exec runs a command in a running container, with runc flags or a --process file', async () => {
       const b = bundle('b5', ['sleep', '100']);
       expect(ctr('run', '-d', '-b', b, 'cli-e1').status).toBe(0);
       const r = ctr('exec', '-e', 'X=1', '--cwd', '/etc', 'cli-e1', 'sh', '-c', 'echo $X $(pwd); exit 5');
@@ -147,7 +147,9 @@ describe.runIf(runnable('ctr runtime commands', needsRoot()))(
         0,
       );
       const pid = Number(readFileSync(pidFile, 'utf8'));
-      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe('sleep\u000050\u0000');
+      // The pid file is written once the process is ready in the container, as runc
+      // does: just before its execve, so its command line may still be the helper's.
+      await expect.poll(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe('sleep\u000050\u0000');
       const missing = ctr('exec', 'nope', 'true');
       expect(missing.status).toBe(1);
       expect(missing.stderr).toContain('container nope does not exist');

@@ -5,7 +5,9 @@ import { loadKoffi } from '../src/koffi-addon.ts';
 describe('loadKoffi', () => {
   it('loads the addon of the installed koffi version', () => {
     const k = loadKoffi();
-    expect(k.version).toBe((createRequire(import.meta.url)('koffi/package.json') as { version: string }).version);
+    expect((k as { version?: string }).version).toBe(
+      (createRequire(import.meta.url)('koffi/package.json') as { version: string }).version,
+    );
     expect(typeof k.load).toBe('function');
     expect(typeof k.errno).toBe('function');
   });

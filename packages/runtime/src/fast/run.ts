@@ -1,7 +1,5 @@
 import { closeSync, constants as fs, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { getCompileCacheDir } from 'node:module';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
 import { type CgroupPlan, detectCgroups, openCgroup, parseProcCgroup, type V1Controller } from '@ctr/cgroups';
 import { type ChildExit, type NamespacesPlan, planNamespaces } from '@ctr/namespaces';
@@ -21,15 +19,13 @@ import { procInfo } from '../proc.ts';
 import { ociState } from '../status.ts';
 import { type ContainerRecord, ContainerStore, creatingRecord } from '../store.ts';
 import { fastRunBlocker } from './eligible.ts';
+import { discardPrestartedWorker, takeLaunchingWorker } from './launching-worker.ts';
 import type { LaunchMessage, LaunchRequest } from './protocol.ts';
 
 export interface FastRunOptions extends RunOptions {
   /** Told which launcher runs the container, and why not the fast one. */
   onLauncher?: (launcher: 'fast' | 'init', reason?: string) => void;
 }
-
-const fromSources = import.meta.url.endsWith('.ts');
-const threadUrl = new URL(fromSources ? './thread.ts' : './thread.js', import.meta.url);
 
 /**
  * `run` in the foreground with one Node process: a throw-away Worker joins the
@@ -62,6 +58,7 @@ async function launchFast(opts: FastRunOptions, fallback: boolean): Promise<numb
   const cgroupPlan = planContainerCgroup(config, opts.id);
   const blocker = fastRunBlocker(config, opts, namespaces, cgroupPlan);
   if (blocker !== undefined) {
+    discardPrestartedWorker();
     if (fallback) {
       opts.onLauncher?.('init', blocker);
       return undefined;
@@ -163,20 +160,15 @@ interface LaunchingThread {
 }
 
 /**
- * Starts the launching Worker before anything else, so its Node start and module
- * loading overlap with this thread's planning, locking and cgroup setup; it waits for
- * its request. On a hybrid host the unified hierarchy takes whole processes only: ctr
+ * Takes the launching Worker (prestarted by the CLI, or started now), so its Node start
+ * and module loading overlap with this thread's planning, locking and cgroup setup; it
+ * waits for its request. On a hybrid host the unified hierarchy takes whole processes only: ctr
  * joins the container's unified cgroup before the thread spawns, so the child is born
  * in it, and leaves once the program runs (that cgroup carries no limits,
  * fastRunBlocker checks).
  */
 function startLaunchingThread(): LaunchingThread {
-  // A Worker does not share the compile cache its process enabled; its environment does.
-  const cache = getCompileCacheDir();
-  const worker = new Worker(threadUrl, {
-    ...(fromSources ? { execArgv: ['--conditions=source'] } : {}),
-    ...(cache ? { env: { ...process.env, NODE_COMPILE_CACHE: cache } } : {}),
-  });
+  const worker = takeLaunchingWorker();
   let given = false;
   let spawned = false;
   let failure: Error | undefined;

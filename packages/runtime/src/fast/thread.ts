@@ -4,6 +4,7 @@
 // Node start. Everything here acts on this thread only, except where noted.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { flushCompileCache } from 'node:module';
 import { parentPort } from 'node:worker_threads';
 import { applyPrivileges, type PrivilegesPlan } from '@ctr/capabilities';
 import { openCgroup, parseProcCgroup } from '@ctr/cgroups';
@@ -106,6 +107,9 @@ async function launch(req: LaunchRequest): Promise<void> {
   const [early, late] = splitPrivileges(req.privileges);
   applyPrivileges(early);
 
+  // Node writes a thread's compile cache when the thread ends, by path: after
+  // pivot_root that path is inside the container's root. Written now, on the host.
+  flushCompileCache();
   // 2. Namespaces: unshare on this thread (mnt with CLONE_FS), uts names.
   applyNamespaceOps(req.namespaces.thread);
   const newPidNamespace = (config.linux?.namespaces ?? []).some((n) => n.type === 'pid');
