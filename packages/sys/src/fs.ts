@@ -84,7 +84,9 @@ const _readlinkat = libc.func('long readlinkat(int dirfd, str path, _Out_ uint8_
 const _fchownat = libc.func('int fchownat(int dirfd, str path, uint32_t uid, uint32_t gid, int flags)');
 const _fchmodat = libc.func('int fchmodat(int dirfd, str path, uint32_t mode, int flags)');
 const _fchmod = libc.func('int fchmod(int fd, uint32_t mode)');
-const _syncFileRange = libc.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)');
+const _syncFileRange = libc.func(
+  'int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)',
+);
 const _fchown = libc.func('int fchown(int fd, uint32_t uid, uint32_t gid)');
 const _utimensat = libc.func('int utimensat(int dirfd, str path, const uint8_t *times, int flags)');
 const _statx = libc.func('int statx(int dirfd, str path, int flags, unsigned int mask, _Out_ uint8_t *buf)');

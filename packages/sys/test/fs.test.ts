@@ -22,9 +22,9 @@ import {
   renameat2,
   S,
   ST,
+  SYNC_FILE_RANGE,
   SysError,
   statx,
-  SYNC_FILE_RANGE,
   symlinkat,
   syncFileRange,
   unlinkat,
@@ -112,7 +112,12 @@ describe('fd-relative files', () => {
     writeFileSync(f, Buffer.alloc(1 << 20, 7));
     const fd = openat(AT.FDCWD, f, O.RDWR);
     syncFileRange(fd, 0, 1 << 20, SYNC_FILE_RANGE.WRITE);
-    syncFileRange(fd, 0, 1 << 20, SYNC_FILE_RANGE.WAIT_BEFORE | SYNC_FILE_RANGE.WRITE | SYNC_FILE_RANGE.WAIT_AFTER);
+    syncFileRange(
+      fd,
+      0,
+      1 << 20,
+      SYNC_FILE_RANGE.WAIT_BEFORE | SYNC_FILE_RANGE.WRITE | SYNC_FILE_RANGE.WAIT_AFTER,
+    );
     close(fd);
     expect(() => syncFileRange(fd, 0, 0, SYNC_FILE_RANGE.WRITE)).toThrow(SysError);
   });
