@@ -1,6 +1,5 @@
 import {
   closeSync,
-  fsyncSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -128,8 +127,11 @@ export class ContainerStore {
     const tmp = join(dir, `.state.json.${process.pid}`);
     const fd = openSync(tmp, 'w', 0o600);
     try {
+      // The rename makes the write atomic for every reader and for a runtime killed
+      // halfway. No fsync: durability would only matter across a machine crash, and
+      // no container survives one (runc does not sync its state either); it cost two
+      // disk flushes per `run` where the root is not a tmpfs.
       writeSync(fd, JSON.stringify(record));
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
