@@ -50,6 +50,11 @@ describe('pull progress', () => {
       type: 'resolved',
       ref: 'x.io/y:1',
       manifest: { mediaType: 'm', digest, size: 1 },
+      content: {
+        schemaVersion: 2,
+        config: { mediaType: 'c', digest, size: 1 },
+        layers: [{ mediaType: 'l', digest, size: 4 << 20 }],
+      },
       platform: { os: 'linux', architecture: 'amd64' },
       blobs: [{ digest, size: 4 << 20, kind: 'layer' }],
     });

@@ -65,8 +65,15 @@ export async function runImage(opts: RunImageOptions): Promise<RunImageResult> {
       snapshotsDir,
       id,
       platform: opts.platform,
-      pull: (ref) =>
-        opts.store.pull(ref, { ...opts.pull, ...(opts.platform ? { platform: opts.platform } : {}) }),
+      pull: (ref, onEvent) =>
+        opts.store.pull(ref, {
+          ...opts.pull,
+          ...(opts.platform ? { platform: opts.platform } : {}),
+          onProgress: (e) => {
+            opts.pull?.onProgress?.(e);
+            onEvent(e);
+          },
+        }),
     });
     const config = buildRunConfig(unpacked.image.config, opts, {
       readRootfsFile: (path) => readRootfsFile(rootfs, path),

@@ -4,14 +4,25 @@
 // buffered whole, and a blob already present is never asked for.
 import { dirname } from 'node:path';
 import { parsePlatform, parseReference, RegistryClient, type RegistryClientOptions } from '@ctr/registry';
-import type { Descriptor, ImageConfig, Platform } from '@ctr/spec';
+import type { Descriptor, ImageConfig, ImageManifest, Platform } from '@ctr/spec';
 import type { VerifiedSource } from './ingest.ts';
 import { fsyncDir } from './layout.ts';
 import type { ImageRecord, ImageStore } from './store.ts';
 
-/** What a pull reports as it goes; `blob-progress` comes once per chunk written. */
+/**
+ * What a pull reports as it goes; `blob-progress` comes once per chunk written. `resolved`
+ * carries the parsed manifest (`content`) so a consumer knows the layers before any blob
+ * arrives, and `blob-done` says the store holds a verified blob, readable from then on.
+ */
 export type PullEvent =
-  | { type: 'resolved'; ref: string; manifest: Descriptor; platform: Platform; blobs: BlobInfo[] }
+  | {
+      type: 'resolved';
+      ref: string;
+      manifest: Descriptor;
+      content: ImageManifest;
+      platform: Platform;
+      blobs: BlobInfo[];
+    }
   | { type: 'blob-start'; digest: string; size: number; kind: BlobKind }
   | { type: 'blob-progress'; digest: string; bytes: number; size: number }
   | { type: 'blob-wait'; digest: string }
@@ -129,6 +140,7 @@ export async function pullImage(
         type: 'resolved',
         ref: name,
         manifest: m.descriptor,
+        content: m.manifest,
         platform: chosen ?? platform ?? { os: '', architecture: '' },
         blobs,
       });

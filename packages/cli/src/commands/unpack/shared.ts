@@ -53,15 +53,20 @@ export function unpackArgs(
     snapshotsDir: values.snapshots as string | undefined,
     id: values.id as string | undefined,
     platform: platform === undefined ? undefined : parsePlatform(platform),
-    pull: (name) =>
-      store.pull(name, {
+    pull: (name, onEvent) => {
+      const report = values.quiet === true ? undefined : pullReporter(process.stderr);
+      return store.pull(name, {
         clientOptions: {
           plainHttp: values['plain-http'] === true,
           skipVerify: values['skip-verify'] === true,
           ...(certsDir?.length ? { certsDir } : {}),
         },
         ...(platform !== undefined ? { platform } : {}),
-        ...(values.quiet === true ? {} : { onProgress: pullReporter(process.stderr) }),
-      }),
+        onProgress: (e) => {
+          report?.(e);
+          onEvent(e);
+        },
+      });
+    },
   };
 }
