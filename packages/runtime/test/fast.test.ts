@@ -56,10 +56,11 @@ describe.runIf(runnable('fast launcher', needsRoot()))('runFast', () => {
     expect(pidInside).toBe('1');
     // Every hierarchy names the container's cgroup, the unified one of a hybrid host too.
     for (const line of cgroups) if (!line.includes('name=')) expect(line.endsWith(`/${id}`)).toBe(true);
-    // ctr itself is not one of the container's processes (delete kills those).
-    const procs = readFileSync(`/sys/fs/cgroup/pids/${id}/cgroup.procs`, 'utf8').trim().split('\n');
-    expect(procs).toContain(String(s.pid));
-    expect(procs).not.toContain(String(process.pid));
+    // ctr itself is not one of the container's processes (delete kills those): its
+    // launching thread moves back out right after the spawn, off ctr's main thread.
+    const procs = () => readFileSync(`/sys/fs/cgroup/pids/${id}/cgroup.procs`, 'utf8').trim().split('\n');
+    expect(procs()).toContain(String(s.pid));
+    await expect.poll(procs).not.toContain(String(process.pid));
     // A signal to ctr reaches the container.
     process.kill(process.pid, 'SIGUSR1');
     expect(await running).toBe(7);

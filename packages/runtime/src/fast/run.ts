@@ -1,4 +1,5 @@
 import { closeSync, constants as fs, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
 import { type CgroupPlan, detectCgroups, openCgroup, parseProcCgroup, type V1Controller } from '@ctr/cgroups';
@@ -111,6 +112,7 @@ async function runOnThread(
     launched = await thread.launch(
       { config, bundleDir: bundle.dir, noPivot, namespaces, cgroup: cgroupPlan, privileges, stdio },
       cgroupPlan,
+      opts.warn,
     );
     record.pid = launched.pid;
     const info = procInfo(launched.pid);
@@ -120,6 +122,8 @@ async function runOnThread(
     if (opts.pidFile) writePidFile(resolve(opts.pidFile), launched.pid);
   } catch (e) {
     try {
+      // Destroying kills what is in the container's cgroups: ctr's thread must be out.
+      await launched?.left;
       await destroy(store, record);
     } finally {
       lock.release();
@@ -142,6 +146,7 @@ async function runOnThread(
     exit = await launched.exited;
   } finally {
     stopForwarding();
+    await launched.left;
   }
   if (!opts.keep) await deleteContainer({ id: opts.id, root: opts.root, force: true, warn: opts.warn });
   return exitStatus(exit);
@@ -150,11 +155,17 @@ async function runOnThread(
 interface Launched {
   pid: number;
   exited: Promise<ChildExit>;
+  /**
+   * Settles once ctr's launching thread and ctr itself are back in their own cgroups
+   * (or the thread is gone); never rejects. Awaited before anything that kills what
+   * is in the container's cgroups.
+   */
+  left: Promise<void>;
 }
 
 interface LaunchingThread {
   /** Hands the thread its work; resolves once the program runs. */
-  launch(request: LaunchRequest, cgroup: CgroupPlan): Promise<Launched>;
+  launch(request: LaunchRequest, cgroup: CgroupPlan, warn?: (msg: string) => void): Promise<Launched>;
   /** Ends a thread that was never given work (a no-op once it was). */
   cancel(): void;
 }
@@ -210,20 +221,29 @@ function startLaunchingThread(): LaunchingThread {
     if (spawned) onFail(e);
     else onSpawnFailed(e);
   });
+  const ended = new Promise<void>((res) => worker.once('exit', () => res()));
   return {
-    async launch(request, cgroup) {
+    async launch(request, cgroup, warn) {
       given = true;
       const leaveUnified = joinUnified(cgroup);
       // The thread makes ctr non-dumpable while its child is still a copy of Node.
       const wasDumpable = getDumpable();
+      let left: Promise<void> | undefined;
       try {
         worker.postMessage(request);
         const { pid, tid } = await born;
-        // Should this fail, the caller's teardown kills the program with the cgroup.
-        leaveV1(cgroup, tid);
-        return { pid, exited };
+        // Off this thread and not awaited here: the first cgroup migration after a
+        // quiet spell waits out an RCU grace period (~8 ms), which can run while the
+        // program does. Should moving the thread fail, its end takes it out.
+        left = leaveV1(cgroup, tid)
+          .then(leaveUnified)
+          .catch(async (e: Error) => {
+            warn?.(`run: moving the launching thread out of the container's cgroups: ${e.message}`);
+            await ended;
+          });
+        return { pid, exited, left };
       } finally {
-        leaveUnified();
+        if (left === undefined) await leaveUnified();
         if (wasDumpable) setDumpable(true);
       }
     },
@@ -238,7 +258,7 @@ function startLaunchingThread(): LaunchingThread {
  * a thread of ctr left in the container's cgroup would make ctr one of the
  * container's processes (killed with it by delete, listed by ps, frozen by pause).
  */
-function leaveV1(cgroup: CgroupPlan, tid: number): void {
+async function leaveV1(cgroup: CgroupPlan, tid: number): Promise<void> {
   if (cgroup.driver !== 'v1') return;
   const host = detectCgroups();
   const own = parseProcCgroup(readFileSync('/proc/thread-self/cgroup', 'utf8'));
@@ -254,7 +274,7 @@ function leaveV1(cgroup: CgroupPlan, tid: number): void {
       ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath,
     );
     try {
-      writeFileSync(join(home, 'tasks'), String(tid));
+      await writeFile(join(home, 'tasks'), String(tid));
     } catch (e) {
       // A short program can be done, and the thread gone with it, before this runs.
       if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
@@ -262,9 +282,9 @@ function leaveV1(cgroup: CgroupPlan, tid: number): void {
   }
 }
 
-function joinUnified(cgroup: CgroupPlan): () => void {
+function joinUnified(cgroup: CgroupPlan): () => Promise<void> {
   const dir = cgroup.dirs.find((d) => d.controller === 'unified')?.path;
-  if (dir === undefined) return () => {};
+  if (dir === undefined) return async () => {};
   const v2 = detectCgroups().v2;
   const own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
   if (!v2 || own === undefined || !own.startsWith(v2.root)) {
@@ -276,5 +296,5 @@ function joinUnified(cgroup: CgroupPlan): () => void {
   }
   const home = join(v2.mountpoint, own.slice(v2.root.length));
   writeFileSync(join(dir, 'cgroup.procs'), String(process.pid));
-  return () => writeFileSync(join(home, 'cgroup.procs'), String(process.pid));
+  return () => writeFile(join(home, 'cgroup.procs'), String(process.pid));
 }
