@@ -19,6 +19,7 @@ export {
   emulateDeviceRules,
 } from './devices/emulator.ts';
 export { compileDeviceRules, type DeviceProgram } from './devices/program.ts';
+export { membershipAfterJoin } from './membership.ts';
 export { openCgroup } from './open.ts';
 export { parseCgroupsPath } from './path.ts';
 export {

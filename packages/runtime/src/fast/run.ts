@@ -2,7 +2,14 @@ import { closeSync, constants as fs, openSync, readFileSync, writeFileSync } fro
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
-import { type CgroupPlan, detectCgroups, openCgroup, parseProcCgroup, type V1Controller } from '@ctr/cgroups';
+import {
+  type CgroupPlan,
+  detectCgroups,
+  membershipAfterJoin,
+  openCgroup,
+  parseProcCgroup,
+  type V1Controller,
+} from '@ctr/cgroups';
 import { type ChildExit, type NamespacesPlan, planNamespaces } from '@ctr/namespaces';
 import { planRootfs, readHostCgroups } from '@ctr/rootfs';
 import { CtrError, getDumpable, O, setChildSubreaper, setDumpable } from '@ctr/sys';
@@ -84,8 +91,14 @@ async function runOnThread(
 ): Promise<number> {
   const config = bundle.config;
   const noPivot = opts.noPivot ?? false;
-  // Checked now, before anything is made; the thread plans it again with its cgroups.
-  planRootfs(config, { bundleDir: bundle.dir, noPivot, cgroups: readHostCgroups() });
+  // Planned now, before anything is made, for the cgroups the thread will be in.
+  const cgroupPaths = membershipAfterJoin(cgroupPlan, detectCgroups());
+  const rootfs = planRootfs(config, {
+    bundleDir: bundle.dir,
+    noPivot,
+    cgroups: readHostCgroups(),
+    cgroupPaths,
+  });
   const privileges = planPrivileges(config.process!, probePrivilegesHost(), config.linux);
 
   // Without a pid namespace the program's orphans would leave for the host's init.
@@ -110,7 +123,7 @@ async function runOnThread(
     });
     for (let i = 0; i < (opts.preserveFds ?? 0); i++) stdio.push(3 + i);
     launched = await thread.launch(
-      { config, bundleDir: bundle.dir, noPivot, namespaces, cgroup: cgroupPlan, privileges, stdio },
+      { config, namespaces, cgroup: cgroupPlan, privileges, rootfs, cgroupPaths, stdio },
       cgroupPlan,
       opts.warn,
     );

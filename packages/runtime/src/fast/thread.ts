@@ -3,13 +3,14 @@
 // program from itself, so the program is the container's pid 1 without a second
 // Node start. Everything here acts on this thread only, except where noted.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { flushCompileCache } from 'node:module';
+import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { applyPrivileges, type PrivilegesPlan } from '@ctr/capabilities';
-import { openCgroup, parseProcCgroup } from '@ctr/cgroups';
+import { type CgroupPlan, parseProcCgroup } from '@ctr/cgroups';
 import { applyNamespaceOps } from '@ctr/namespaces';
-import { applyRootfs, planRootfs, type RootfsPlan, readHostCgroups } from '@ctr/rootfs';
+import { applyRootfs, type RootfsPlan } from '@ctr/rootfs';
 import {
   AT,
   CLOSE_RANGE,
@@ -56,6 +57,46 @@ function procMountsForChildren(plan: RootfsPlan): () => void {
   return () => close(nsfd);
 }
 
+/**
+ * Joins this thread to the container's v1 cgroups (`tasks` takes one thread; the
+ * runtime created them). The cgroup code itself stays out of this thread's modules.
+ */
+function joinV1(plan: CgroupPlan): void {
+  if (plan.driver !== 'v1') return;
+  const tid = String(gettid());
+  for (const dir of new Set(plan.dirs.filter((d) => d.controller !== 'unified').map((d) => d.path))) {
+    try {
+      writeFileSync(join(dir, 'tasks'), tid);
+    } catch (cause) {
+      throw new CtrError({
+        stage: 'cgroups',
+        op: 'join the container cgroup',
+        path: join(dir, 'tasks'),
+        hint: 'the launching thread could not join the cgroup the runtime created',
+        cause,
+      });
+    }
+  }
+}
+
+/**
+ * The rootfs plan's cgroup mounts name the cgroups the runtime expected this thread
+ * to be in: refuse to mount anything else into the container.
+ */
+function checkCgroupPaths(expected: Record<string, string>): void {
+  const actual = parseProcCgroup(readFileSync('/proc/thread-self/cgroup', 'utf8'));
+  for (const [controller, path] of Object.entries(actual)) {
+    if (expected[controller] !== path) {
+      throw new CtrError({
+        stage: 'runtime',
+        op: 'check the cgroups of the launching thread',
+        path: '/proc/thread-self/cgroup',
+        hint: `${controller || 'unified'}: the thread is in ${path}, the root filesystem was planned for ${expected[controller] ?? 'none'}; use run() (the init launcher)`,
+      });
+    }
+  }
+}
+
 /** Changes to process.cwd without following magic links (CVE-2024-21626: /proc/self/fd/N is a way out). */
 function enterCwd(cwd: string): void {
   let fd: number;
@@ -97,13 +138,9 @@ async function launch(req: LaunchRequest): Promise<void> {
   // 1. Cgroups first, before anything of the config's: v1 `tasks` takes this thread
   //    alone, and the child is born where its parent thread is (the unified hierarchy
   //    of a hybrid host took the whole process before this thread started).
-  if (req.cgroup.driver === 'v1') openCgroup(req.cgroup).addThread(gettid());
-  const rootfs = planRootfs(config, {
-    bundleDir: req.bundleDir,
-    noPivot: req.noPivot,
-    cgroups: readHostCgroups(),
-    cgroupPaths: parseProcCgroup(readFileSync('/proc/thread-self/cgroup', 'utf8')),
-  });
+  joinV1(req.cgroup);
+  checkCgroupPaths(req.cgroupPaths);
+  const rootfs = req.rootfs;
   const [early, late] = splitPrivileges(req.privileges);
   applyPrivileges(early);
 
