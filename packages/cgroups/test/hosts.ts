@@ -36,3 +36,12 @@ export function v2Host(
     controllers,
   );
 }
+
+/** A v2 host whose mount shows only the /kubepods subtree (as inside a cgroup namespace). */
+export function subtreeHost(): CgroupHost {
+  return cgroupHostFrom(
+    '25 1 0:22 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n',
+    '0::/kubepods/pod1/runtime\n',
+    'memory pids',
+  );
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cgroupHostFrom, membershipAfterJoin, parseProcCgroup, planCgroup } from '../src/index.ts';
-import { HYBRID_SELF, hybridHost } from './hosts.ts';
+import { membershipAfterJoin, parseProcCgroup, planCgroup } from '../src/index.ts';
+import { HYBRID_SELF, hybridHost, subtreeHost } from './hosts.ts';
 
 describe('membershipAfterJoin', () => {
   it('says what /proc/<tid>/cgroup shows once a task joined the plan (hybrid host)', () => {
@@ -16,11 +16,7 @@ describe('membershipAfterJoin', () => {
   });
 
   it('maps through a mount that shows a subtree, as the kernel does (cgroup namespace)', () => {
-    const host = cgroupHostFrom(
-      '25 1 0:22 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n',
-      '0::/kubepods/pod1/runtime\n',
-      'memory pids',
-    );
+    const host = subtreeHost();
     const plan = planCgroup({ cgroupsPath: '/kubepods/pod1/c1' }, { containerId: 'x', host });
     expect(membershipAfterJoin(plan, host)).toEqual({ '': '/kubepods/pod1/c1' });
   });

@@ -1,7 +1,7 @@
 import { CtrError } from '@ctr/sys';
 import { describe, expect, it } from 'vitest';
 import { cgroupHostFrom, parseCgroupsPath, planCgroup } from '../src/index.ts';
-import { HYBRID_MOUNTINFO, hybridHost, v2Host } from './hosts.ts';
+import { HYBRID_MOUNTINFO, hybridHost, subtreeHost, v2Host } from './hosts.ts';
 
 const writesOf = (plan: ReturnType<typeof planCgroup>) => plan.writes.map((w) => `${w.file}=${w.value}`);
 
@@ -30,11 +30,7 @@ describe('detectCgroups facts', () => {
   });
 
   it('maps cgroups through a mount that shows a subtree (cgroup namespace)', () => {
-    const host = cgroupHostFrom(
-      '25 1 0:22 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n',
-      '0::/kubepods/pod1/runtime\n',
-      'memory pids',
-    );
+    const host = subtreeHost();
     const plan = planCgroup({ cgroupsPath: '/kubepods/pod1/c1' }, { containerId: 'x', host });
     expect(plan.dirs).toEqual([{ controller: 'unified', path: '/sys/fs/cgroup/pod1/c1' }]);
   });
