@@ -8,6 +8,6 @@ CTR_APT_PACKAGES=(
   util-linux uidmap busybox-static docker-registry openssl apache2-utils
   python3-seccomp linux-libc-dev skopeo umoci runc iproute2 procps podman containerd
 )
-CTR_NODE_VERSION=24.21.0
+CTR_NODE_VERSION=26.12.1
 CTR_PNPM_VERSION=10.34.8
 say() { [ -n "${CTR_QUIET:-}" ] || printf '%s\n' "$*" >&2; }

@@ -15,6 +15,9 @@ if (cache) (await import('node:module')).enableCompileCache(cache);
 // of ctr loads, so its start-up runs beside ours (@ctr/runtime discards it if the
 // config needs the init launcher).
 const argv = process.argv.slice(2);
-if (isForegroundRun(argv)) (await import('@ctr/runtime/launching-worker')).prestartLaunchingWorker();
+const launching = isForegroundRun(argv) ? await import('@ctr/runtime/launching-worker') : undefined;
+launching?.prestartLaunchingWorker();
 const { main } = await import('./main.ts');
 process.exitCode = await main(argv);
+// A Worker nobody took (an early error) must finish loading before the process ends.
+await launching?.discardPrestartedWorker();

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultSeccompProfile } from '@ctr/seccomp';
@@ -135,5 +136,30 @@ describe.runIf(runnable('fast launcher', needsRoot()))('runFast', () => {
     });
     expect(status).toBe(0);
     expect(told).toEqual([expect.stringMatching(/^init: .*createRuntime/)]);
+  });
+});
+
+// Ending a Worker while it registers koffi's addon aborts the whole process, and so
+// does a process exit, which ends its Workers. Run in a child so an abort is a failed
+// status, not a lost test worker.
+describe('the prestarted launching Worker', () => {
+  it('is discarded cleanly at any point of its start', () => {
+    const src = new URL('../src/fast/launching-worker.ts', import.meta.url).href;
+    const script = `
+      import * as lw from ${JSON.stringify(src)};
+      for (let ms = 0; ms < 60; ms += 15) {
+        lw.prestartLaunchingWorker();
+        await new Promise((r) => setTimeout(r, ms));
+        await lw.discardPrestartedWorker();
+      }`;
+    const r = spawnSync(process.execPath, ['--conditions=source', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({
+      status: 0,
+      signal: null,
+      stderr: '',
+    });
   });
 });

@@ -21,6 +21,7 @@ export type ToThread =
 
 /** Messages from layer-worker.ts. */
 export type FromThread =
+  | { type: 'loaded' }
   | { type: 'credit' }
   | { type: 'done'; result: ApplyLayerResult }
   | { type: 'failed'; error: { message: string; ctr?: CtrErrorInit | undefined } };
@@ -89,9 +90,26 @@ export async function applyHere(
 /** A worker thread that applies one layer at a time with applyLayer. */
 export class LayerThread {
   readonly #worker: Worker;
+  /**
+   * Settles once the thread's modules are in, or it ended. Ending a Worker while it
+   * registers a native addon (koffi, through @ctr/sys) aborts the whole process, and
+   * a thread can be closed before it got any layer (another lane failed first).
+   */
+  readonly #loaded: Promise<void>;
 
   constructor() {
-    this.#worker = new Worker(workerUrl, fromSource ? { execArgv: ['--conditions=source'] } : {});
+    const worker = new Worker(workerUrl, fromSource ? { execArgv: ['--conditions=source'] } : {});
+    this.#worker = worker;
+    this.#loaded = new Promise<void>((resolve) => {
+      const onMessage = (m: FromThread): void => {
+        if (m.type === 'loaded') settle();
+      };
+      const settle = (): void => {
+        worker.off('message', onMessage).off('error', settle).off('exit', settle);
+        resolve();
+      };
+      worker.on('message', onMessage).on('error', settle).on('exit', settle);
+    });
   }
 
   /**
@@ -124,6 +142,7 @@ export class LayerThread {
         else resolve(result!);
       };
       const onMessage = (m: FromThread): void => {
+        if (m.type === 'loaded') return;
         if (m.type === 'credit') {
           credits++;
           wake?.();
@@ -170,6 +189,7 @@ export class LayerThread {
 
   /** Ends the thread; call once no apply is pending. */
   async close(): Promise<void> {
+    await this.#loaded;
     await this.#worker.terminate();
   }
 }

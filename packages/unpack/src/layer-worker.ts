@@ -52,3 +52,5 @@ function serialize(e: unknown): { message: string; ctr?: CtrErrorInit } {
   }
   return { message: e instanceof Error ? e.message : String(e) };
 }
+// The owner ends this thread only once its modules are in (LayerThread.#loaded).
+post({ type: 'loaded' });

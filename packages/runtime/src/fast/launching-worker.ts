@@ -9,39 +9,66 @@
 import { getCompileCacheDir } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { LaunchMessage } from './protocol.ts';
 
 const fromSources = import.meta.url.endsWith('.ts');
 const threadUrl = new URL(fromSources ? './thread.ts' : './thread.js', import.meta.url);
 
-let prestarted: { worker: Worker; ended: boolean } | undefined;
+/**
+ * A launching Worker and whether its modules are in: ending a Worker while it
+ * registers a native addon aborts the whole process (koffi's registration meets the
+ * terminating isolate, and Node makes that fatal), and so does a process exit, which
+ * ends its Workers. `loaded` settles once the thread says its modules are in or it
+ * has ended; never rejects.
+ */
+interface LaunchingWorker {
+  worker: Worker;
+  loaded: Promise<void>;
+  ended: boolean;
+}
 
-function startWorker(): Worker {
+let prestarted: LaunchingWorker | undefined;
+const started = new WeakMap<Worker, LaunchingWorker>();
+
+function startWorker(): LaunchingWorker {
   // A Worker does not share the compile cache its process enabled; its environment
   // does. getCompileCacheDir() names the per-Node-version subdirectory that Node
   // adds below the directory it was given; give the Worker that same parent.
   const cache = getCompileCacheDir();
-  return new Worker(threadUrl, {
+  const worker = new Worker(threadUrl, {
     ...(fromSources ? { execArgv: ['--conditions=source'] } : {}),
     ...(cache ? { env: { ...process.env, NODE_COMPILE_CACHE: dirname(cache) } } : {}),
   });
+  const entry: LaunchingWorker = { worker, loaded: Promise.resolve(), ended: false };
+  entry.loaded = new Promise<void>((resolve) => {
+    const onMessage = (m: LaunchMessage) => {
+      if (m.type === 'loaded') done();
+    };
+    const onEnd = () => {
+      entry.ended = true;
+      done();
+    };
+    // Until it is taken nobody else listens: an error would otherwise be thrown as an
+    // unhandled 'error' event, and an exit would go unseen by the taker.
+    worker.on('message', onMessage).once('error', onEnd).once('exit', onEnd);
+    function done() {
+      worker.off('message', onMessage);
+      resolve();
+    }
+  });
+  started.set(worker, entry);
+  return entry;
 }
 
 /**
  * Starts the launching Worker now, for a later takeLaunchingWorker. It is unref'd until
- * taken: a command that ends up not using it (the config needs the init launcher, or
- * the run failed early) still exits.
+ * taken: a command that ends up not using it still exits, once
+ * discardPrestartedWorker has let it finish loading.
  */
 export function prestartLaunchingWorker(): void {
   if (prestarted !== undefined) return;
-  const entry = { worker: startWorker(), ended: false };
-  entry.worker.unref();
-  // Until it is taken nobody else listens: an error would otherwise be thrown as an
-  // unhandled 'error' event, and an exit would go unseen by the taker.
-  const ended = () => {
-    entry.ended = true;
-  };
-  entry.worker.once('error', ended).once('exit', ended);
-  prestarted = entry;
+  prestarted = startWorker();
+  prestarted.worker.unref();
 }
 
 /**
@@ -51,13 +78,28 @@ export function prestartLaunchingWorker(): void {
 export function takeLaunchingWorker(): Worker {
   const entry = prestarted;
   prestarted = undefined;
-  if (entry === undefined || entry.ended) return startWorker();
+  if (entry === undefined || entry.ended) return startWorker().worker;
   entry.worker.ref();
   return entry.worker;
 }
 
-/** Ends a prestarted Worker nobody took: the command will not launch through it. */
-export function discardPrestartedWorker(): void {
-  void prestarted?.worker.terminate();
+/**
+ * Ends a launching Worker that was given no work, once its modules are in (see
+ * LaunchingWorker); kept referenced until then, so the process waits for it.
+ */
+export async function endLaunchingWorker(worker: Worker): Promise<void> {
+  const entry = started.get(worker);
+  worker.ref();
+  await entry?.loaded;
+  await worker.terminate();
+}
+
+/**
+ * Ends a prestarted Worker nobody took (the command will not launch through it, or
+ * it is over); the CLI's entry point calls it before it returns.
+ */
+export async function discardPrestartedWorker(): Promise<void> {
+  const entry = prestarted;
   prestarted = undefined;
+  if (entry !== undefined) await endLaunchingWorker(entry.worker);
 }

@@ -23,8 +23,12 @@ export interface LaunchRequest {
   stdio: (number | 'inherit')[];
 }
 
-/** What the launching thread reports, in this order: spawned (or error), then exit. */
+/**
+ * What the launching thread reports, in this order: loaded (its modules, koffi's addon
+ * among them, are in), spawned (or error), then exit.
+ */
 export type LaunchMessage =
+  | { type: 'loaded' }
   | { type: 'spawned'; pid: number; tid: number }
   | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null }
   | { type: 'error'; error: WireError };

@@ -27,7 +27,7 @@ import { procInfo } from '../proc.ts';
 import { ociState } from '../status.ts';
 import { type ContainerRecord, ContainerStore, creatingRecord } from '../store.ts';
 import { fastRunBlocker } from './eligible.ts';
-import { discardPrestartedWorker, takeLaunchingWorker } from './launching-worker.ts';
+import { discardPrestartedWorker, endLaunchingWorker, takeLaunchingWorker } from './launching-worker.ts';
 import type { LaunchMessage, LaunchRequest } from './protocol.ts';
 
 export interface FastRunOptions extends RunOptions {
@@ -66,7 +66,7 @@ async function launchFast(opts: FastRunOptions, fallback: boolean): Promise<numb
   const cgroupPlan = planContainerCgroup(config, opts.id);
   const blocker = fastRunBlocker(config, opts, namespaces, cgroupPlan);
   if (blocker !== undefined) {
-    discardPrestartedWorker();
+    void discardPrestartedWorker();
     if (fallback) {
       opts.onLauncher?.('init', blocker);
       return undefined;
@@ -212,6 +212,7 @@ function startLaunchingThread(): LaunchingThread {
   born.catch(() => {});
   exited.catch(() => {});
   worker.on('message', (m: LaunchMessage) => {
+    if (m.type === 'loaded') return;
     if (m.type === 'spawned') {
       spawned = true;
       onSpawned(m);
@@ -261,7 +262,7 @@ function startLaunchingThread(): LaunchingThread {
       }
     },
     cancel() {
-      if (!given) void worker.terminate();
+      if (!given) void endLaunchingWorker(worker);
     },
   };
 }

@@ -222,3 +222,7 @@ parentPort!.once('message', (request: LaunchRequest) =>
     },
   ),
 );
+// Ending a Worker while it registers a native addon aborts the whole process (koffi's
+// registration meets the terminating isolate): the main thread ends an unused thread
+// only once this says its modules are in.
+post({ type: 'loaded' });
