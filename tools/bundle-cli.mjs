@@ -11,7 +11,7 @@
 // worker) stay the unbundled dist modules: every other module's import.meta.url is
 // rewritten to its own dist file, so `new URL('./x.js', import.meta.url)` still finds
 // its sibling. koffi's native addon is loaded by @ctr/sys from where pnpm put it.
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -37,7 +37,7 @@ const common = {
   logLevel: 'warning',
   // undici and tar-stream are CommonJS and require() Node's built-ins.
   banner: {
-    js: "import { createRequire as __ctrRequire } from 'node:module'; const require = __ctrRequire(import.meta.url);",
+    js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
   },
   plugins: [
     {
@@ -55,12 +55,47 @@ const common = {
     },
   ],
 };
-await build({ ...common, entryPoints: { ctr: join(cli, 'dist/bin.js') } });
+// `import { x } from 'node:fs'` makes Node build an ES module facade of the built-in,
+// which reads every export: fs's lazy getters (ReadStream and the rest) then load
+// Node's streams, ~9 ms of every command, in ctr and again in each Worker. The
+// bundle takes built-ins from process.getBuiltinModule instead, reading only the
+// names it uses. esbuild writes static imports of externals one way only, so a
+// statement-level rewrite of its output is enough.
+const builtinImport = /^import ((?:[\w$]+, )?(?:\* as [\w$]+|\{[^}]*\})|[\w$]+) from "(node:[\w/]+)";$/gm;
+function lazyBuiltins(code) {
+  return code.replace(builtinImport, (_, clause, name) => {
+    const source = `process.getBuiltinModule(${JSON.stringify(name)})`;
+    const decls = [];
+    const def = /^([\w$]+)(?:, |$)/.exec(clause);
+    if (def) decls.push(`const ${def[1]} = ${source};`);
+    const ns = /\* as ([\w$]+)/.exec(clause);
+    if (ns) decls.push(`const ${ns[1]} = ${source};`);
+    const named = /\{([^}]*)\}/.exec(clause);
+    if (named) {
+      const names = named[1]
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean)
+        .map((n) => n.replace(/^([\w$]+) as ([\w$]+)$/, '$1: $2'));
+      decls.push(`const { ${names.join(', ')} } = ${source};`);
+    }
+    return decls.join(' ');
+  });
+}
+
+async function bundle(options) {
+  const result = await build({ ...common, ...options, write: false });
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.path.endsWith('.js') ? lazyBuiltins(file.text) : file.contents, {
+      mode: file.path.endsWith('/ctr.js') ? 0o755 : 0o644,
+    });
+  }
+}
+
+await bundle({ entryPoints: { ctr: join(cli, 'dist/bin.js') } });
 // A build of its own: sharing chunks with the CLI's, the thread would load every module
 // of each package it touches (esbuild splits by file, and the CLI reaches them all);
 // alone it loads what it applies, about a third. A chunk both builds write has the same
 // content under the same hashed name.
-await build({
-  ...common,
-  entryPoints: { thread: launchingWorker.replace(/launching-worker\.js$/, 'thread.js') },
-});
+await bundle({ entryPoints: { thread: launchingWorker.replace(/launching-worker\.js$/, 'thread.js') } });
