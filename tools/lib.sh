@@ -10,4 +10,8 @@ CTR_APT_PACKAGES=(
 )
 CTR_NODE_VERSION=26.12.1
 CTR_PNPM_VERSION=10.34.8
+# The V8 option every ctr process starts with (tools/setup's ctr, tools/bench, the
+# bundle's #! line): a young generation large enough that a command's start-up needs no
+# scavenge, in ctr and in the Workers it starts (a `ctr run` took ~7 ms less).
+CTR_NODE_FLAG=--min-semi-space-size=16
 say() { [ -n "${CTR_QUIET:-}" ] || printf '%s\n' "$*" >&2; }

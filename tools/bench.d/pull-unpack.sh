@@ -14,7 +14,7 @@
 # Wall times swing with the machine's load; user+sys CPU time is printed beside them.
 
 BENCH_D="$CTR_ROOT/tools/bench.d"
-CTR_DIST="node -- $CTR_ROOT/packages/cli/dist/bundle/ctr.js"
+CTR_DIST="node $CTR_NODE_FLAG -- $CTR_ROOT/packages/cli/dist/bundle/ctr.js"
 CONTAINERD_CTR=/usr/bin/ctr # Debian's containerd client, not ours.
 
 # Every run starts with the same cold kernel caches (see the top of this file).

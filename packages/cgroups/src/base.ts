@@ -265,6 +265,9 @@ export abstract class BaseCgroup implements Cgroup {
   async delete(): Promise<void> {
     const deadline = Date.now() + SETTLE_TIMEOUT_MS;
     for (const dir of this.uniqueDirs()) {
+      // Most containers make no cgroups of their own: one rmdir, no listing (a
+      // cgroupfs readdir is slow, and delete ends every run).
+      if (removeDir(dir) === 'removed') continue;
       // Nested cgroups the container made (it may own its cgroup namespace) go first.
       for (const d of cgroupTree(dir)) {
         for (let delay = 1; removeDir(d) === 'busy'; delay = Math.min(delay * 2, 100)) {

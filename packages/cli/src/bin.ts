@@ -1,8 +1,10 @@
-#!/usr/bin/env -S node --
+#!/usr/bin/env -S node --min-semi-space-size=16 --
 // The `--` matters: Node scans a script's own arguments for --env-file and loads the
 // named file (NODE_OPTIONS included) before any of ctr runs, so
 // `ctr container run --env-file F` would otherwise let F inject code into a root
 // process. After `--` Node leaves the arguments alone.
+// --min-semi-space-size: a young generation large enough that start-up needs no
+// scavenge, in ctr and in its Workers (tools/lib.sh's CTR_NODE_FLAG, for the same reason).
 import { compileCacheDir } from './compile-cache.ts';
 import { isForegroundRun } from './global-flags.ts';
 

@@ -1,4 +1,4 @@
-import { closeSync, constants as fs, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fs, openSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
@@ -90,17 +90,6 @@ async function runOnThread(
   cgroupPlan: CgroupPlan,
 ): Promise<number> {
   const config = bundle.config;
-  const noPivot = opts.noPivot ?? false;
-  // Planned now, before anything is made, for the cgroups the thread will be in.
-  const cgroupPaths = membershipAfterJoin(cgroupPlan, detectCgroups());
-  const rootfs = planRootfs(config, {
-    bundleDir: bundle.dir,
-    noPivot,
-    cgroups: readHostCgroups(),
-    cgroupPaths,
-  });
-  const privileges = planPrivileges(config.process!, probePrivilegesHost(), config.linux);
-
   // Without a pid namespace the program's orphans would leave for the host's init.
   if (!opts.noSubreaper) setChildSubreaper(true);
   const store = new ContainerStore(opts.root);
@@ -108,12 +97,25 @@ async function runOnThread(
   const lock = await lockContainer(dir, opts.id);
   const record: ContainerRecord = { ...creatingRecord(bundle, opts.id), cgroup: cgroupPlan };
   const devNull: number[] = [];
+  let unified: UnifiedMembership | undefined;
   let launched: Launched | undefined;
   try {
     store.write(record);
     const cgroup = openCgroup(cgroupPlan);
     cgroup.create();
     cgroup.applyResources();
+    // The move waits out an RCU grace period in the kernel (~8-13 ms): it runs on
+    // libuv's thread pool while this thread plans.
+    unified = joinUnified(cgroupPlan);
+    // Planned for the cgroups the thread will be in.
+    const cgroupPaths = membershipAfterJoin(cgroupPlan, detectCgroups());
+    const rootfs = planRootfs(config, {
+      bundleDir: bundle.dir,
+      noPivot: opts.noPivot ?? false,
+      cgroups: readHostCgroups(),
+      cgroupPaths,
+    });
+    const privileges = planPrivileges(config.process!, probePrivilegesHost(), config.linux);
     const stdio = [...(opts.stdio ?? ['inherit', 'inherit', 'inherit'])].map((s) => {
       // libuv would open /dev/null in the child's root, the container's: use the host's.
       if (s !== 'ignore') return s;
@@ -125,6 +127,7 @@ async function runOnThread(
     launched = await thread.launch(
       { config, namespaces, cgroup: cgroupPlan, privileges, rootfs, cgroupPaths, stdio },
       cgroupPlan,
+      unified,
       opts.warn,
     );
     record.pid = launched.pid;
@@ -135,8 +138,8 @@ async function runOnThread(
     if (opts.pidFile) writePidFile(resolve(opts.pidFile), launched.pid);
   } catch (e) {
     try {
-      // Destroying kills what is in the container's cgroups: ctr's thread must be out.
-      await launched?.left;
+      // Destroying kills what is in the container's cgroups: ctr and its thread must be out.
+      await (launched?.left ?? unified?.leave());
       await destroy(store, record);
     } finally {
       lock.release();
@@ -177,8 +180,13 @@ interface Launched {
 }
 
 interface LaunchingThread {
-  /** Hands the thread its work; resolves once the program runs. */
-  launch(request: LaunchRequest, cgroup: CgroupPlan, warn?: (msg: string) => void): Promise<Launched>;
+  /** Hands the thread its work once ctr is in `unified`; resolves once the program runs. */
+  launch(
+    request: LaunchRequest,
+    cgroup: CgroupPlan,
+    unified: UnifiedMembership,
+    warn?: (msg: string) => void,
+  ): Promise<Launched>;
   /** Ends a thread that was never given work (a no-op once it was). */
   cancel(): void;
 }
@@ -237,27 +245,27 @@ function startLaunchingThread(): LaunchingThread {
   });
   const ended = new Promise<void>((res) => worker.once('exit', () => res()));
   return {
-    async launch(request, cgroup, warn) {
+    async launch(request, cgroup, unified, warn) {
       given = true;
-      const leaveUnified = joinUnified(cgroup);
       // The thread makes ctr non-dumpable while its child is still a copy of Node.
       const wasDumpable = getDumpable();
       let left: Promise<void> | undefined;
       try {
+        await unified.joined;
         worker.postMessage(request);
         const { pid, tid } = await born;
         // Off this thread and not awaited here: the first cgroup migration after a
         // quiet spell waits out an RCU grace period (~8 ms), which can run while the
         // program does. Should moving the thread fail, its end takes it out.
         left = leaveV1(cgroup, tid)
-          .then(leaveUnified)
+          .then(unified.leave)
           .catch(async (e: Error) => {
             warn?.(`run: moving the launching thread out of the container's cgroups: ${e.message}`);
             await ended;
           });
         return { pid, exited, left };
       } finally {
-        if (left === undefined) await leaveUnified();
+        if (left === undefined) await unified.leave();
         if (wasDumpable) setDumpable(true);
       }
     },
@@ -296,9 +304,19 @@ async function leaveV1(cgroup: CgroupPlan, tid: number): Promise<void> {
   }
 }
 
-function joinUnified(cgroup: CgroupPlan): () => Promise<void> {
+/**
+ * ctr's move into the container's unified cgroup on a hybrid host (the child is born
+ * where ctr is) and back out. `joined` rejects if the move failed; `leave` may be
+ * called any number of times, waits for the move, and never leaves ctr behind.
+ */
+interface UnifiedMembership {
+  joined: Promise<void>;
+  leave: () => Promise<void>;
+}
+
+function joinUnified(cgroup: CgroupPlan): UnifiedMembership {
   const dir = cgroup.dirs.find((d) => d.controller === 'unified')?.path;
-  if (dir === undefined) return async () => {};
+  if (dir === undefined) return { joined: Promise.resolve(), leave: async () => {} };
   const v2 = detectCgroups().v2;
   const own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
   if (!v2 || own === undefined || !own.startsWith(v2.root)) {
@@ -309,6 +327,11 @@ function joinUnified(cgroup: CgroupPlan): () => Promise<void> {
     });
   }
   const home = join(v2.mountpoint, own.slice(v2.root.length));
-  writeFileSync(join(dir, 'cgroup.procs'), String(process.pid));
-  return () => writeFile(join(home, 'cgroup.procs'), String(process.pid));
+  const joined = writeFile(join(dir, 'cgroup.procs'), String(process.pid));
+  // Whoever waits on the move reports its failure; leaving runs after it either way.
+  const settled = joined.catch(() => {});
+  let leaving: Promise<void> | undefined;
+  const leave = () =>
+    (leaving ??= settled.then(() => writeFile(join(home, 'cgroup.procs'), String(process.pid))));
+  return { joined, leave };
 }
