@@ -1,7 +1,7 @@
 // The CLI as tools/setup installs it: the esbuild bundle (tools/bundle-cli.mjs), whose
 // chunks and rewritten imports the source-run tests never load.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultRuntimeConfig } from '@ctr/spec';
 import { makeBusyboxRootfs, makeTmp, needsPath, needsRoot, removeTmp, runnable } from '@ctr/testkit';
