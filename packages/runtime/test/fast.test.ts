@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultSeccompProfile } from '@ctr/seccomp';
 import { defaultRuntimeConfig } from '@ctr/spec';
-import { makeTmp, needsRoot, removeTmp, runnable } from '@ctr/testkit';
+import { makeTmp, needsRoot, removeTmp, runNodeScript, runnable } from '@ctr/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteContainer, kill, list, runFast, runWithFastestLauncher, state } from '../src/index.ts';
 import { makeBundle } from './bundle.ts';
@@ -152,14 +151,6 @@ describe('the prestarted launching Worker', () => {
         await new Promise((r) => setTimeout(r, ms));
         await lw.discardPrestartedWorker();
       }`;
-    const r = spawnSync(process.execPath, ['--conditions=source', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({
-      status: 0,
-      signal: null,
-      stderr: '',
-    });
+    expect(runNodeScript(script)).toEqual({ status: 0, signal: null, stderr: '' });
   });
 });

@@ -1,6 +1,7 @@
 export * from './certs.ts';
 export * from './fault-proxy.ts';
 export * from './image-builder.ts';
+export * from './node-script.ts';
 export * from './push.ts';
 export * from './registry-server.ts';
 export * from './requirements.ts';

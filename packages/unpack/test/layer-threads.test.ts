@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { runNodeScript } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 
 // Ending a Worker while it registers koffi's addon aborts the whole process: a layer
@@ -18,14 +18,6 @@ describe('LayerThread', () => {
           await t.close();
         }));
       }`;
-    const r = spawnSync(process.execPath, ['--conditions=source', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({
-      status: 0,
-      signal: null,
-      stderr: '',
-    });
+    expect(runNodeScript(script)).toEqual({ status: 0, signal: null, stderr: '' });
   });
 });
