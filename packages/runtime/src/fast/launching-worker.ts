@@ -39,23 +39,26 @@ function startWorker(): LaunchingWorker {
     ...(fromSources ? { execArgv: ['--conditions=source'] } : {}),
     ...(cache ? { env: { ...process.env, NODE_COMPILE_CACHE: dirname(cache) } } : {}),
   });
-  const entry: LaunchingWorker = { worker, loaded: Promise.resolve(), ended: false };
-  entry.loaded = new Promise<void>((resolve) => {
-    const onMessage = (m: LaunchMessage) => {
-      if (m.type === 'loaded') done();
-    };
-    const onEnd = () => {
-      entry.ended = true;
-      done();
-    };
-    // Until it is taken nobody else listens: an error would otherwise be thrown as an
-    // unhandled 'error' event, and an exit would go unseen by the taker.
-    worker.on('message', onMessage).once('error', onEnd).once('exit', onEnd);
-    function done() {
-      worker.off('message', onMessage);
-      resolve();
-    }
-  });
+  const entry: LaunchingWorker = {
+    worker,
+    ended: false,
+    loaded: new Promise<void>((resolve) => {
+      const onMessage = (m: LaunchMessage) => {
+        if (m.type === 'loaded') done();
+      };
+      const onEnd = () => {
+        entry.ended = true;
+        done();
+      };
+      // Until it is taken nobody else listens: an error would otherwise be thrown as an
+      // unhandled 'error' event, and an exit would go unseen by the taker.
+      worker.on('message', onMessage).once('error', onEnd).once('exit', onEnd);
+      function done() {
+        worker.off('message', onMessage);
+        resolve();
+      }
+    }),
+  };
   started.set(worker, entry);
   return entry;
 }
