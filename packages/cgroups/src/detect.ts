@@ -3,7 +3,7 @@
 // /sys/fs/cgroup, because distributions and container hosts mount it differently
 // (v1 only, unified only, or hybrid with the unified tree at /sys/fs/cgroup/unified).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid';
 
@@ -104,6 +104,20 @@ export function cgroupHostFrom(
     : undefined;
   const mode: CgroupMode = hasV1 ? (v2 ? 'hybrid' : 'v1') : 'v2';
   return { mode, v1, v2, self: parseProcCgroup(procCgroup), rootless };
+}
+
+/**
+ * The host directory of the caller's own cgroup in one hierarchy ("" for the unified
+ * one), or undefined when the mount does not show it (a mount made in another cgroup
+ * namespace shows a subtree the caller's path is not relative to).
+ */
+export function ownCgroupDir(host: CgroupHost, controller: string): string | undefined {
+  const mount = controller === '' ? host.v2 : host.v1[controller as V1Controller];
+  const own = host.self[controller];
+  if (mount === undefined || own === undefined) return undefined;
+  if (mount.root === '/') return resolve(mount.mountpoint, `.${own}`);
+  if (own !== mount.root && !own.startsWith(`${mount.root}/`)) return undefined;
+  return resolve(mount.mountpoint, `.${own.slice(mount.root.length)}`);
 }
 
 let cached: CgroupHost | undefined;

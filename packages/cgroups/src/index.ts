@@ -6,6 +6,7 @@ export {
   type CgroupMount,
   cgroupHostFrom,
   detectCgroups,
+  ownCgroupDir,
   parseCgroupMounts,
   parseProcCgroup,
   V1_CONTROLLERS,
@@ -33,3 +34,4 @@ export {
 } from './plan.ts';
 export type { BlkioEntry, CgroupStats, MemoryEntry } from './stats.ts';
 export type * from './types.ts';
+export { warmCgroupMigration, warmupSettled } from './warm.ts';

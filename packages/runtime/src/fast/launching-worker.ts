@@ -3,12 +3,13 @@
 // thread's modules) is the largest single cost of a foreground `ctr run`; the CLI's
 // entry point starts it before it loads the rest of ctr, so the two overlap on a
 // machine's second core. This module is its own package entry
-// (@ctr/runtime/launching-worker) and imports nothing of ctr: the point is to run
-// before the rest is loaded.
+// (@ctr/runtime/launching-worker) and imports nothing of ctr but the cgroup warm-up
+// (@ctr/cgroups/warm): the point is to run before the rest is loaded.
 
 import { getCompileCacheDir } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { warmCgroupMigration } from '@ctr/cgroups/warm';
 import type { LaunchMessage } from './protocol.ts';
 
 const fromSources = import.meta.url.endsWith('.ts');
@@ -66,10 +67,13 @@ function startWorker(): LaunchingWorker {
 /**
  * Starts the launching Worker now, for a later takeLaunchingWorker. It is unref'd until
  * taken: a command that ends up not using it still exits, once
- * discardPrestartedWorker has let it finish loading.
+ * discardPrestartedWorker has let it finish loading. Also starts a cgroup migration
+ * warm-up: the run's first cgroup move would otherwise wait out an RCU grace period
+ * on its critical path; this one waits while the rest of ctr loads.
  */
 export function prestartLaunchingWorker(): void {
   if (prestarted !== undefined) return;
+  void warmCgroupMigration();
   prestarted = startWorker();
   prestarted.worker.unref();
 }

@@ -7,8 +7,10 @@ import {
   detectCgroups,
   membershipAfterJoin,
   openCgroup,
+  ownCgroupDir,
   parseProcCgroup,
-  type V1Controller,
+  warmCgroupMigration,
+  warmupSettled,
 } from '@ctr/cgroups';
 import { type ChildExit, type NamespacesPlan, planNamespaces } from '@ctr/namespaces';
 import { planRootfs, readHostCgroups } from '@ctr/rootfs';
@@ -66,6 +68,10 @@ export async function runWithFastestLauncher(opts: FastRunOptions): Promise<numb
 
 /** The container's exit status, or undefined when `fallback` and the fast path does not apply. */
 async function launchFast(opts: FastRunOptions, fallback: boolean): Promise<number | undefined> {
+  // The cgroup moves ahead would each wait out an RCU grace period after a quiet
+  // spell: warm the kernel's migration lock while this thread plans (a no-op when
+  // the CLI's warm-up is still in flight; one right after it keeps the lock warm).
+  void warmCgroupMigration();
   const bundle = loadBundle(opts.bundle);
   const config = bundle.config;
   const namespaces = planNamespaces(config);
@@ -110,8 +116,10 @@ async function runOnThread(
     const cgroup = openCgroup(cgroupPlan);
     cgroup.create();
     cgroup.applyResources();
-    // The move waits out an RCU grace period in the kernel (~8-13 ms): it runs on
-    // libuv's thread pool while this thread plans.
+    // A warm-up still in flight would move ctr back to where it was.
+    await warmupSettled();
+    // On libuv's thread pool while this thread plans: should the warm-up not have
+    // kept the migration lock warm, the move waits out a grace period (~8-13 ms).
     unified = joinUnified(cgroupPlan);
     // Planned for the cgroups the thread will be in.
     const cgroupPaths = membershipAfterJoin(cgroupPlan, detectCgroups());
@@ -288,19 +296,20 @@ function startLaunchingThread(): LaunchingThread {
  */
 async function leaveV1(cgroup: CgroupPlan, tid: number): Promise<void> {
   if (cgroup.driver !== 'v1') return;
-  const host = detectCgroups();
-  const own = parseProcCgroup(readFileSync('/proc/thread-self/cgroup', 'utf8'));
+  // The main thread never joins the container's v1 cgroups: its cgroups are ctr's own.
+  const own = { ...detectCgroups(), self: parseProcCgroup(readFileSync('/proc/thread-self/cgroup', 'utf8')) };
   const done = new Set<string>();
   for (const { controller, path } of cgroup.dirs) {
     if (controller === 'unified' || done.has(path)) continue;
     done.add(path);
-    const mount = host.v1[controller as V1Controller];
-    const ownPath = own[controller];
-    if (!mount || ownPath === undefined) continue;
-    const home = join(
-      mount.mountpoint,
-      ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath,
-    );
+    const home = ownCgroupDir(own, controller);
+    if (home === undefined) {
+      throw new CtrError({
+        stage: 'runtime',
+        op: `find ctr's own ${controller} cgroup`,
+        hint: "ctr's cgroup is outside what the hierarchy's mount shows",
+      });
+    }
     try {
       await writeFile(join(home, 'tasks'), String(tid));
     } catch (e) {
@@ -323,16 +332,17 @@ interface UnifiedMembership {
 function joinUnified(cgroup: CgroupPlan): UnifiedMembership {
   const dir = cgroup.dirs.find((d) => d.controller === 'unified')?.path;
   if (dir === undefined) return { joined: Promise.resolve(), leave: async () => {} };
-  const v2 = detectCgroups().v2;
-  const own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
-  if (!v2 || own === undefined || !own.startsWith(v2.root)) {
+  const home = ownCgroupDir(
+    { ...detectCgroups(), self: parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8')) },
+    '',
+  );
+  if (home === undefined) {
     throw new CtrError({
       stage: 'runtime',
       op: 'find ctr in the unified cgroup hierarchy',
       hint: 'ctr runs outside the unified hierarchy its mount shows; use run() (the init launcher)',
     });
   }
-  const home = join(v2.mountpoint, own.slice(v2.root.length));
   const joined = writeFile(join(dir, 'cgroup.procs'), String(process.pid));
   // Whoever waits on the move reports its failure; leaving runs after it either way.
   const settled = joined.catch(() => {});
