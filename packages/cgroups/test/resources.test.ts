@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rawSyscall } from '@ctr/sys';
-import { needsRoot, runnable } from '@ctr/testkit';
+import { BUSYBOX, needsRoot, runnable } from '@ctr/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Cgroup,
@@ -175,6 +175,31 @@ for (const { driver, missing } of drivers)
         await cg.killAll();
         expect((await q.exited).signal).toBe('SIGKILL');
       });
+
+      it.runIf(
+        driver === 'v1' &&
+          runnable(
+            'kill-all of a process only in the unified cgroup',
+            host.mode === 'hybrid' ? undefined : 'not a hybrid host',
+          ),
+      )(
+        'kills a process placed in the unified cgroup only, and leaves an empty cgroup as it is',
+        async () => {
+          const cg = make('unified-only');
+          await cg.killAll(); // nothing there: no freeze-signal-thaw round
+          expect(cg.state()).toBe('thawed');
+          const p = spawn(BUSYBOX, ['sleep', '60'], { stdio: 'ignore' });
+          const exited = new Promise<NodeJS.Signals | null>((res) =>
+            p.once('exit', (_, signal) => res(signal)),
+          );
+          await new Promise((res) => p.once('spawn', res));
+          const unified = cg.plan.dirs.find((d) => d.controller === 'unified')!.path;
+          writeFileSync(`${unified}/cgroup.procs`, String(p.pid));
+          expect(cg.pids()).toEqual([]); // the v1 trees do not show it
+          await cg.killAll();
+          expect(await exited).toBe('SIGKILL');
+        },
+      );
 
       it('kills every process and deletes every directory, nested ones included', async () => {
         const cg = make('kill');

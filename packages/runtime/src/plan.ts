@@ -1,22 +1,12 @@
 import { formatPrivilegesPlan, planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
-import { planCgroup } from '@ctr/cgroups';
 import { compileSeccomp, disassemble } from '@ctr/seccomp';
 import type { RuntimeConfig } from '@ctr/spec';
-import { containerDeviceRules } from './devices.ts';
+import { planContainerCgroup } from './container-cgroup.ts';
 
 /** One stage's planned operations, as lines for `ctr plan`. */
 export interface StagePlan {
   stage: string;
   lines: string[];
-}
-
-/** The cgroup exactly as `create` plans it (with the devices every container gets). */
-export function planContainerCgroup(config: RuntimeConfig, id: string) {
-  const linux = config.linux ?? {};
-  return planCgroup(
-    { ...linux, resources: { ...linux.resources, devices: containerDeviceRules(config) } },
-    { containerId: id },
-  );
 }
 
 /**

@@ -208,6 +208,11 @@ export class V1Cgroup extends BaseCgroup {
    */
   async killAll(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const unified = this.dirOf('unified');
+    // Nothing can enter an empty cgroup by itself (a process forks into its own), so
+    // the freeze-signal-thaw round of a container that ended on its own is skipped:
+    // it ends every `run`. The unified cgroup counts too: a process may be placed
+    // there only.
+    if (signal === 'SIGKILL' && this.pids().length === 0 && !populated(unified)) return;
     const canFreeze = this.dirOf('freezer') !== undefined;
     // A paused container stays paused for other signals (delivered on resume); a
     // v1-frozen task cannot die, so SIGKILL always thaws.
@@ -330,4 +335,10 @@ function parseDevicesList(text: string | undefined): DeviceException[] | undefin
     });
   }
   return out;
+}
+
+/** Whether a unified cgroup (or one nested in it) holds a process: its cgroup.events says. */
+function populated(unified: string | undefined): boolean {
+  if (unified === undefined) return false;
+  return parseKeyValues(readOptional(unified, 'cgroup.events')).populated !== 0;
 }

@@ -1,6 +1,5 @@
 import type { CgroupPlan } from '@ctr/cgroups';
 import type { NamespacesPlan } from '@ctr/namespaces';
-import { compileSeccomp, evaluateSeccomp } from '@ctr/seccomp';
 import type { BundleConfig } from '../bundle.ts';
 import { runningFromReadOnlyNode } from '../node-binary.ts';
 import type { RunOptions } from '../operations/run.ts';
@@ -30,12 +29,12 @@ const LAUNCHER_SYSCALLS = [
  * spawned from a sacrificial thread), or undefined when it can. Each reason is a case
  * where only the init launcher keeps the container's guarantees.
  */
-export function fastRunBlocker(
+export async function fastRunBlocker(
   config: BundleConfig,
   opts: Pick<RunOptions, 'detach' | 'consoleSocket' | 'noPivot'>,
   namespaces: NamespacesPlan,
   cgroup: CgroupPlan,
-): string | undefined {
+): Promise<string | undefined> {
   // The program is forked from ctr's own thread: until its execve, and again if it
   // makes the kernel run /proc/self/exe (a `#!/proc/self/exe` script, or one swapped
   // in after the program check), it is ctr's Node, whose binary must then be
@@ -69,6 +68,8 @@ export function fastRunBlocker(
     return 'LSM labels are written through /proc/thread-self, which is not there after pivot_root';
   }
   if (config.linux?.seccomp && proc?.noNewPrivileges) {
+    // Loaded for the configs that need it only: most of what `run` loads otherwise.
+    const { compileSeccomp, evaluateSeccomp } = await import('@ctr/seccomp');
     const program = compileSeccomp(config.linux.seccomp);
     const denied = LAUNCHER_SYSCALLS.filter(
       (syscall) => evaluateSeccomp(program, { syscall }).action !== 'SCMP_ACT_ALLOW',

@@ -73,9 +73,10 @@ function startWorker(): LaunchingWorker {
  */
 export function prestartLaunchingWorker(): void {
   if (prestarted !== undefined) return;
-  void warmCgroupMigration();
   prestarted = startWorker();
   prestarted.worker.unref();
+  // After the Worker: its start runs on its own thread meanwhile.
+  void warmCgroupMigration();
 }
 
 /**

@@ -16,18 +16,18 @@ import { type ChildExit, type NamespacesPlan, planNamespaces } from '@ctr/namesp
 import { planRootfs, readHostCgroups } from '@ctr/rootfs';
 import { CtrError, getDumpable, O, setChildSubreaper, setDumpable } from '@ctr/sys';
 import { type Bundle, loadBundle } from '../bundle.ts';
+import { planContainerCgroup } from '../container-cgroup.ts';
 import { exitStatus, forwardSignals } from '../foreground.ts';
 import { runHooks } from '../hooks.ts';
 import { lockContainer } from '../lock.ts';
-import { fromWire } from '../operations/create.ts';
 import { deleteContainer } from '../operations/delete.ts';
 import { destroy } from '../operations/destroy.ts';
-import { type RunOptions, run } from '../operations/run.ts';
+import type { RunOptions } from '../operations/run.ts';
 import { writePidFile } from '../pid-file.ts';
-import { planContainerCgroup } from '../plan.ts';
 import { procInfo } from '../proc.ts';
 import { ociState } from '../status.ts';
 import { type ContainerRecord, ContainerStore, creatingRecord } from '../store.ts';
+import { fromWire } from '../wire-error.ts';
 import { fastRunBlocker } from './eligible.ts';
 import { discardPrestartedWorker, endLaunchingWorker, takeLaunchingWorker } from './launching-worker.ts';
 import type { LaunchMessage, LaunchRequest } from './protocol.ts';
@@ -63,7 +63,10 @@ export async function runFast(opts: FastRunOptions): Promise<number> {
 /** `run` through the fast launcher when the config allows it, else through the init launcher. */
 export async function runWithFastestLauncher(opts: FastRunOptions): Promise<number> {
   const status = await launchFast(opts, true);
-  return status ?? run(opts);
+  if (status !== undefined) return status;
+  // Loaded only when needed: the fast path does not load the init launcher's modules.
+  const { run } = await import('../operations/run.ts');
+  return run(opts);
 }
 
 /** The container's exit status, or undefined when `fallback` and the fast path does not apply. */
@@ -76,7 +79,7 @@ async function launchFast(opts: FastRunOptions, fallback: boolean): Promise<numb
   const config = bundle.config;
   const namespaces = planNamespaces(config);
   const cgroupPlan = planContainerCgroup(config, opts.id);
-  const blocker = fastRunBlocker(config, opts, namespaces, cgroupPlan);
+  const blocker = await fastRunBlocker(config, opts, namespaces, cgroupPlan);
   if (blocker !== undefined) {
     void discardPrestartedWorker();
     if (fallback) {
@@ -268,15 +271,15 @@ function startLaunchingThread(): LaunchingThread {
         await unified.joined;
         worker.postMessage(request);
         const { pid, tid } = await born;
-        // Off this thread and not awaited here: the first cgroup migration after a
-        // quiet spell waits out an RCU grace period (~8 ms), which can run while the
-        // program does. Should moving the thread fail, its end takes it out.
-        left = leaveV1(cgroup, tid)
-          .then(unified.leave)
-          .catch(async (e: Error) => {
-            warn?.(`run: moving the launching thread out of the container's cgroups: ${e.message}`);
-            await ended;
-          });
+        // Off this thread and not awaited here: the moves run while the program does,
+        // all at once (each is a thread-pool round trip). Should moving the thread
+        // fail, its end takes it out.
+        left = Promise.allSettled([leaveV1(cgroup, tid), unified.leave()]).then(async (moves) => {
+          const failed = moves.find((m) => m.status === 'rejected');
+          if (failed === undefined) return;
+          warn?.(`run: moving ctr out of the container's cgroups: ${(failed.reason as Error).message}`);
+          await ended;
+        });
         return { pid, exited, left };
       } finally {
         if (left === undefined) await unified.leave();
@@ -299,6 +302,7 @@ async function leaveV1(cgroup: CgroupPlan, tid: number): Promise<void> {
   // The main thread never joins the container's v1 cgroups: its cgroups are ctr's own.
   const own = { ...detectCgroups(), self: parseProcCgroup(readFileSync('/proc/thread-self/cgroup', 'utf8')) };
   const done = new Set<string>();
+  const moves: Promise<void>[] = [];
   for (const { controller, path } of cgroup.dirs) {
     if (controller === 'unified' || done.has(path)) continue;
     done.add(path);
@@ -310,13 +314,17 @@ async function leaveV1(cgroup: CgroupPlan, tid: number): Promise<void> {
         hint: "ctr's cgroup is outside what the hierarchy's mount shows",
       });
     }
-    try {
-      await writeFile(join(home, 'tasks'), String(tid));
-    } catch (e) {
-      // A short program can be done, and the thread gone with it, before this runs.
-      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-    }
+    moves.push(
+      writeFile(join(home, 'tasks'), String(tid)).catch((e: NodeJS.ErrnoException) => {
+        // A short program can be done, and the thread gone with it, before this runs.
+        if (e.code !== 'ESRCH') throw e;
+      }),
+    );
   }
+  // Every write has finished before a failure is reported: the caller then waits for
+  // the thread to end, and no write of its tid may still be in flight after that.
+  const failed = (await Promise.allSettled(moves)).find((m) => m.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /**

@@ -28,8 +28,8 @@ import {
   setDumpable,
 } from '@ctr/sys';
 import { envRecord } from '../env.ts';
-import { toWire } from '../init/channel.ts';
 import { checkExecutable, resolveExecutable } from '../init/executable.ts';
+import { toWire } from '../wire-error.ts';
 import type { LaunchMessage, LaunchRequest } from './protocol.ts';
 
 const post = (m: LaunchMessage) => parentPort!.postMessage(m);

@@ -2,7 +2,8 @@
 // so it reads and writes synchronously: nothing else may run while it sets up.
 import { readSync, writeSync } from 'node:fs';
 import { CtrError } from '@ctr/sys';
-import type { FromInit, ToInit, WireError } from './protocol.ts';
+import { toWire } from '../wire-error.ts';
+import type { FromInit, ToInit } from './protocol.ts';
 
 const pending: string[] = [];
 let buffered = '';
@@ -31,13 +32,6 @@ export function send(fd: number, message: FromInit): void {
   const data = Buffer.from(`${JSON.stringify(message)}\n`);
   let off = 0;
   while (off < data.length) off += writeSync(fd, data, off);
-}
-
-export function toWire(e: unknown): WireError {
-  if (e instanceof CtrError) {
-    return { message: e.message, stage: e.stage, op: e.op, path: e.path, errno: e.errno, hint: e.hint };
-  }
-  return { message: e instanceof Error ? e.message : String(e) };
 }
 
 /**

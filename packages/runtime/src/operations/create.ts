@@ -5,16 +5,16 @@ import { type ChildExit, planNamespaces } from '@ctr/namespaces';
 import { planRootfs, readHostCgroups } from '@ctr/rootfs';
 import { AT, CtrError, fchownat, mknodat, S } from '@ctr/sys';
 import { loadBundle } from '../bundle.ts';
+import { planContainerCgroup } from '../container-cgroup.ts';
 import { runHooks } from '../hooks.ts';
-import type { WireError } from '../init/protocol.ts';
 import { type InitChannel, type LaunchOn, launchInit, type StdioFd } from '../launcher.ts';
 import { lockContainer } from '../lock.ts';
 import { writePidFile } from '../pid-file.ts';
-import { planContainerCgroup } from '../plan.ts';
 import { procInfo } from '../proc.ts';
 import { ociState } from '../status.ts';
 import { type ContainerRecord, ContainerStore, creatingRecord } from '../store.ts';
 import { hostOwner } from '../userns.ts';
+import { fromWire } from '../wire-error.ts';
 import { destroy } from './destroy.ts';
 
 export interface CreateOptions {
@@ -181,18 +181,6 @@ export async function createHeld(opts: CreateOptions): Promise<CreatedContainer>
   channel.close();
   lock.release();
   return { record, exited: exited!, release };
-}
-
-/** A structured error the init (or exec helper) sent over its sync pipe. */
-export function fromWire(e: WireError): CtrError {
-  const err = new CtrError({
-    stage: (e.stage as CtrError['stage']) ?? 'runtime',
-    op: e.op ?? e.message,
-    path: e.path,
-    errno: e.errno,
-    hint: e.hint,
-  });
-  return err;
 }
 
 function describe(exit: ChildExit): string {

@@ -13,7 +13,7 @@ import { currentStatus } from '../status.ts';
 import { ContainerStore } from '../store.ts';
 import { type ConsoleReceiver, openConsoleReceiver } from '../terminal/console-receiver.ts';
 import { relayTerminal, type TerminalRelay } from '../terminal/relay.ts';
-import { fromWire } from './create.ts';
+import { fromWire } from '../wire-error.ts';
 
 export interface ExecOptions {
   root?: string;

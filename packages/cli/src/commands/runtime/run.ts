@@ -1,4 +1,4 @@
-import { runWithFastestLauncher } from '@ctr/runtime';
+import { runWithFastestLauncher } from '@ctr/runtime/run';
 import { defineCommand } from '../../command.ts';
 import { logLine } from '../../log.ts';
 import { checkGlobals, containerId, createFlags, createOptions, warner } from './shared.ts';

@@ -1,5 +1,18 @@
+// A container's cgroup as the runtime plans it: the config's own settings plus the
+// devices every container gets. Apart from plan.ts (which also loads the seccomp
+// compiler for `ctr plan`), so that `run` loads no more than it applies.
+import { planCgroup } from '@ctr/cgroups';
 import { DEFAULT_DEVICES } from '@ctr/rootfs';
 import type { LinuxDeviceCgroup, RuntimeConfig } from '@ctr/spec';
+
+/** The cgroup exactly as `create` plans it (with the devices every container gets). */
+export function planContainerCgroup(config: RuntimeConfig, id: string) {
+  const linux = config.linux ?? {};
+  return planCgroup(
+    { ...linux, resources: { ...linux.resources, devices: containerDeviceRules(config) } },
+    { containerId: id },
+  );
+}
 
 /**
  * The device cgroup rules of a container: the config's own, then what every container
