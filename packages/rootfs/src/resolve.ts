@@ -19,59 +19,61 @@ const isErrno = (e: unknown, code: string) => e instanceof SysError && e.code ==
 
 /**
  * Opens a path inside the root, creating what is missing (directories, and the last
- * component as `kind`), one component at a time relative to its verified parent fd.
- * Returns an O_PATH fd of the path: mount on that fd, not on the string.
+ * component as `kind`), each relative to its verified parent fd. Returns an O_PATH fd
+ * of the path: mount on that fd, not on the string.
  */
 export function createInRoot(rootfd: number, path: string, kind: 'dir' | 'file'): number {
   const parts = rel(path)
     .split('/')
     .filter((p) => p !== '.' && p !== '');
   if (parts.length === 0) return openInRoot(rootfd, '/');
-  let prefix = '';
-  for (const [i, part] of parts.entries()) {
-    const sub = prefix ? `${prefix}/${part}` : part;
-    const last = i === parts.length - 1;
-    let fd: number | undefined;
-    try {
-      fd = openInRoot(rootfd, sub);
-    } catch (e) {
-      if (!isErrno(e, 'ENOENT')) throw e;
-    }
-    if (fd === undefined) {
-      const parent = openInRoot(rootfd, prefix || '/', O.PATH | O.DIRECTORY);
-      try {
-        if (last && kind === 'file') {
-          try {
-            close(openat(parent, part, O.CREAT | O.EXCL | O.WRONLY | O.NOFOLLOW, 0o644));
-          } catch (e) {
-            if (!isErrno(e, 'EEXIST')) throw e;
-          }
-        } else {
-          try {
-            mkdirat(parent, part, 0o755);
-          } catch (e) {
-            if (!isErrno(e, 'EEXIST')) throw e;
-          }
-        }
-      } finally {
-        close(parent);
-      }
-      try {
-        fd = openInRoot(rootfd, sub);
-      } catch (e) {
-        if (!isErrno(e, 'ENOENT')) throw e;
-        throw new CtrError({
-          stage: 'rootfs',
-          op: `create ${path} in the root`,
-          path: `/${sub}`,
-          errno: 2,
-          hint: 'a component is a symlink whose target does not exist; fix the image or the mount destination',
-        });
-      }
-    }
-    if (last) return fd;
-    close(fd);
-    prefix = sub;
+  return openOrCreate(rootfd, parts, kind, path);
+}
+
+/**
+ * The path itself when it is there (most mount destinations are: one lookup), else
+ * its parent, opened or created the same way, with the last component made in it.
+ * `path` is what the caller asked for, for the error.
+ */
+function openOrCreate(rootfd: number, parts: string[], kind: 'dir' | 'file', path: string): number {
+  const sub = parts.join('/');
+  try {
+    return openInRoot(rootfd, sub);
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
   }
-  throw new Error('unreachable');
+  const name = parts[parts.length - 1]!;
+  const parent =
+    parts.length === 1
+      ? openInRoot(rootfd, '/', O.PATH | O.DIRECTORY)
+      : openOrCreate(rootfd, parts.slice(0, -1), 'dir', path);
+  try {
+    if (kind === 'file') {
+      try {
+        close(openat(parent, name, O.CREAT | O.EXCL | O.WRONLY | O.NOFOLLOW, 0o644));
+      } catch (e) {
+        if (!isErrno(e, 'EEXIST')) throw e;
+      }
+    } else {
+      try {
+        mkdirat(parent, name, 0o755);
+      } catch (e) {
+        if (!isErrno(e, 'EEXIST')) throw e;
+      }
+    }
+  } finally {
+    close(parent);
+  }
+  try {
+    return openInRoot(rootfd, sub);
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+    throw new CtrError({
+      stage: 'rootfs',
+      op: `create ${path} in the root`,
+      path: `/${sub}`,
+      errno: 2,
+      hint: 'a component is a symlink whose target does not exist; fix the image or the mount destination',
+    });
+  }
 }
