@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { CtrError, namespaceId, stageError } from '@ctr/sys';
@@ -129,6 +128,9 @@ export function writeIdMaps(pid: number, user: Extract<UserNamespacePlan, { mode
     }
   };
   if (user.helpers) {
+    // Taken here, not imported: node:child_process loads Node's net and stream
+    // modules (~2 ms), and only rootless maps need the helpers.
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
     const args = (m: LinuxIdMapping[]) => [
       String(pid),
       ...m.flatMap((e) => [e.containerID, e.hostID, e.size].map(String)),

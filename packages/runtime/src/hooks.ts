@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { CtrError } from '@ctr/sys';
 import type { Hook, HookName } from './bundle.ts';
 import { envRecord } from './env.ts';
@@ -17,6 +16,9 @@ export function hookInvocation(hook: Hook): { args: string[]; argv0: string; env
 export function runHook(name: HookName, hook: Hook, state: OciState): Promise<void> {
   return new Promise((resolve, reject) => {
     const { args, argv0, env } = hookInvocation(hook);
+    // Taken here, not imported: node:child_process loads Node's net and stream
+    // modules, ~2 ms of every `ctr run`, and most runs have no hook.
+    const { spawn } = process.getBuiltinModule('node:child_process');
     const child = spawn(hook.path, args, {
       argv0,
       env,
