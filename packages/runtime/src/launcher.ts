@@ -14,6 +14,7 @@ import {
 } from '@ctr/namespaces';
 import { CtrError, socketpair } from '@ctr/sys';
 import type { FromInit, ToInit } from './init/protocol.ts';
+import { compileCacheEnv } from './compile-cache.ts';
 import { openReadOnlyNodeBinary } from './node-binary.ts';
 import { refuseUserNamespaceJoin, writeUserNamespaceMaps } from './userns.ts';
 
@@ -22,6 +23,17 @@ const fromSources = import.meta.url.endsWith('.ts');
 const ENTRIES = { init: 'main', exec: 'exec-main' } as const;
 const entryPath = (entry: keyof typeof ENTRIES) =>
   fileURLToPath(new URL(`./init/${ENTRIES[entry]}.${fromSources ? 'ts' : 'js'}`, import.meta.url));
+
+/**
+ * The environment of the init and the exec helper: nothing of the caller's (NODE_OPTIONS
+ * above all must not reach the process that becomes the container), only ctr's own
+ * compile cache directory. Each writes its cache before it leaves the host's mount
+ * namespace (flushCompileCache in init/main.ts and init/exec-main.ts); it never exits,
+ * which is when Node would write it. The program gets the config's env from execve.
+ */
+function initEnv(): Record<string, string> {
+  return { ...compileCacheEnv() };
+}
 
 /** The runtime's end of the sync pipe to an init: newline-delimited JSON both ways. */
 export class InitChannel {
@@ -98,7 +110,7 @@ function spawnInOwnNamespaces(
   const saved = saveThreadNamespaces(types);
   try {
     applyNamespaces(plan);
-    return spawn(file, args, { stdio, detached: true, env: {}, cwd: '/' });
+    return spawn(file, args, { stdio, detached: true, env: initEnv(), cwd: '/' });
   } finally {
     restoreThreadNamespaces(saved);
     process.chdir(cwd);
@@ -137,9 +149,10 @@ export interface LaunchedInit {
 
 /**
  * Starts the init (`node init/main`) inside the container's new namespaces, with the
- * sync pipe after stdio and the preserved fds. Node runs with an empty environment so
- * nothing of the caller's (NODE_OPTIONS above all) reaches the process that becomes
- * the container, and from a read-only clone of its binary (openReadOnlyNodeBinary),
+ * sync pipe after stdio and the preserved fds. Node runs with ctr's compile cache
+ * directory as its only environment (initEnv) so nothing of the caller's (NODE_OPTIONS
+ * above all) reaches the process that becomes the container, and from a read-only
+ * clone of its binary (openReadOnlyNodeBinary),
  * handed over as the last fd and exec'd through /proc/self/fd.
  *
  * With a user namespace the command goes through unshare(1) (see @ctr/namespaces):
@@ -231,7 +244,7 @@ async function spawnLauncher(
     plan: opts.namespaces,
     file: node,
     args: nodeArgs,
-    env: {},
+    env: initEnv(),
     cwd: '/',
     stdio,
     // The bootstrap message is the init's signal that its maps are written.

@@ -6,10 +6,9 @@
 // (@ctr/runtime/launching-worker) and imports nothing of ctr but the cgroup warm-up
 // (@ctr/cgroups/warm): the point is to run before the rest is loaded.
 
-import { getCompileCacheDir } from 'node:module';
-import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { warmCgroupMigration } from '@ctr/cgroups/warm';
+import { compileCacheEnv } from '../compile-cache.ts';
 import type { LaunchMessage } from './protocol.ts';
 
 const fromSources = import.meta.url.endsWith('.ts');
@@ -32,13 +31,10 @@ let prestarted: LaunchingWorker | undefined;
 const started = new WeakMap<Worker, LaunchingWorker>();
 
 function startWorker(): LaunchingWorker {
-  // A Worker does not share the compile cache its process enabled; its environment
-  // does. getCompileCacheDir() names the per-Node-version subdirectory that Node
-  // adds below the directory it was given; give the Worker that same parent.
-  const cache = getCompileCacheDir();
-  const worker = new Worker(threadUrl, {
+const worker = new Worker(threadUrl, {
     ...(fromSources ? { execArgv: ['--conditions=source'] } : {}),
-    ...(cache ? { env: { ...process.env, NODE_COMPILE_CACHE: dirname(cache) } } : {}),
+    // A Worker does not share the compile cache its process enabled; its environment does.
+    env: { ...process.env, ...compileCacheEnv() },
     // Not piped into ctr's own stdout and stderr: piping makes Node set up those
     // streams in ctr (and load its net and stream modules) and the Worker's side of
     // them, ~2 ms of each thread's start. The thread writes nothing there: it reports
