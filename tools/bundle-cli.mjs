@@ -3,14 +3,17 @@
 // every start (ctr is a fresh process per command). Lazy command loading survives as
 // code-split chunks. Run by tools/setup after the build.
 //
-// The fast launcher's thread (started on every foreground `ctr run`) is bundled too,
-// as thread.js beside ctr.js: its starter, fast/launching-worker.js, keeps the
-// bundle's own import.meta.url, so its `new URL('./thread.js', import.meta.url)`
-// finds it. The
-// other threads and processes ctr starts from a file (the init, the namespaces
-// worker) stay the unbundled dist modules: every other module's import.meta.url is
-// rewritten to its own dist file, so `new URL('./x.js', import.meta.url)` still finds
-// its sibling. koffi's native addon is loaded by @ctr/sys from where pnpm put it.
+// Two more kinds of entry are bundled, each found from a module that keeps the
+// bundle's own import.meta.url, so its `new URL('./x.js', import.meta.url)` finds it:
+// - the fast launcher's thread (started on every foreground `ctr run`), as thread.js
+//   beside ctr.js, from fast/launching-worker.js;
+// - the container's init and the exec helper (a Node process each, for every
+//   `create` and `exec`), as init/main.js and init/exec-main.js, from launcher.js.
+//   Each is one file with no chunks: they load every module before they leave the
+//   host's mount namespace, and a chunk loaded later would not be found.
+// Every other module's import.meta.url is rewritten to its own dist file, so
+// `new URL('./x.js', import.meta.url)` still finds its sibling (the namespaces worker,
+// for one). koffi's native addon is loaded by @ctr/sys from where pnpm put it.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,14 +22,30 @@ import { build } from 'esbuild';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(repo, 'packages/cli');
 const outdir = join(cli, 'dist/bundle');
-const fromOut = (file) => {
-  const rel = relative(outdir, file);
-  return rel.startsWith('.') ? rel : `./${rel}`;
-};
-const launchingWorker = join(repo, 'packages/runtime/dist/fast/launching-worker.js');
+const runtimeDist = join(repo, 'packages/runtime/dist');
+// The modules whose import.meta.url stays the bundle's: they start a bundled entry.
+const bundleRelative = new Set([
+  join(runtimeDist, 'fast/launching-worker.js'),
+  join(runtimeDist, 'launcher.js'),
+]);
 
 // Chunk names carry content hashes: stale ones from an earlier build would pile up.
 rmSync(outdir, { recursive: true, force: true });
+/** A dist module's import.meta.url, as seen from a bundle file in `dir`. */
+const distUrls = (dir) => ({
+  name: 'ctr-dist-urls',
+  setup(b) {
+    b.onLoad({ filter: /\/packages\/[^/]+\/dist\/.*\.js$/ }, (args) => {
+      if (bundleRelative.has(args.path)) return undefined;
+      const rel = relative(dir, args.path);
+      const own = `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`;
+      return {
+        contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', own),
+        loader: 'js',
+      };
+    });
+  },
+});
 const common = {
   outdir,
   bundle: true,
@@ -39,21 +58,7 @@ const common = {
   banner: {
     js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
   },
-  plugins: [
-    {
-      name: 'ctr-dist-urls',
-      setup(b) {
-        b.onLoad({ filter: /\/packages\/[^/]+\/dist\/.*\.js$/ }, (args) => {
-          if (args.path === launchingWorker) return undefined;
-          const own = `new URL(${JSON.stringify(fromOut(args.path))}, import.meta.url).href`;
-          return {
-            contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', own),
-            loader: 'js',
-          };
-        });
-      },
-    },
-  ],
+  plugins: [distUrls(outdir)],
 };
 // `import { x } from 'node:fs'` makes Node build an ES module facade of the built-in,
 // which reads every export: fs's lazy getters (ReadStream and the rest) then load
@@ -98,4 +103,15 @@ await bundle({ entryPoints: { ctr: join(cli, 'dist/bin.js') } });
 // of each package it touches (esbuild splits by file, and the CLI reaches them all);
 // alone it loads what it applies, about a third. A chunk both builds write has the same
 // content under the same hashed name.
-await bundle({ entryPoints: { thread: launchingWorker.replace(/launching-worker\.js$/, 'thread.js') } });
+await bundle({ entryPoints: { thread: join(runtimeDist, 'fast/thread.js') } });
+// One file each, no chunks (see the top).
+const initDir = join(outdir, 'init');
+await bundle({
+  entryPoints: {
+    main: join(runtimeDist, 'init/main.js'),
+    'exec-main': join(runtimeDist, 'init/exec-main.js'),
+  },
+  outdir: initDir,
+  splitting: false,
+  plugins: [distUrls(initDir)],
+});

@@ -19,10 +19,27 @@ const ctr = (...args: string[]) =>
     timeout: 30_000,
   });
 
+/** For create and start: the init keeps their stdio, and pipes would hold spawnSync until the container ends. */
+const ctrQuiet = (...args: string[]) =>
+  spawnSync(process.execPath, ['--', bin, '--root', join(tmp, 'state'), ...args], {
+    stdio: 'ignore',
+    timeout: 30_000,
+  });
+
 describe.runIf(runnable('the bundled CLI', built))('the bundled CLI', () => {
   it('takes every built-in from process.getBuiltinModule, never through an ES module facade', () => {
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.js'))) {
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+    expect(files).toEqual(
+      expect.arrayContaining(['ctr.js', 'thread.js', 'init/main.js', 'init/exec-main.js']),
+    );
+    for (const file of files) {
       expect(readFileSync(join(dir, file), 'utf8'), file).not.toMatch(/^import [^;]* from ["']node:/m);
+    }
+  });
+
+  it('has the init and the exec helper as one file each: they load nothing after leaving the host', () => {
+    for (const file of ['init/main.js', 'init/exec-main.js']) {
+      expect(readFileSync(join(dir, file), 'utf8'), file).not.toMatch(/^import\b|\bimport\(/m);
     }
   });
 
@@ -52,6 +69,35 @@ describe.runIf(runnable('the bundled CLI', built))('the bundled CLI', () => {
       expect({ status: init.status, stdout: init.stdout }).toEqual({ status: 3, stdout: 'pid 1\n' });
       expect(init.stderr).toContain('run: init');
       expect(init.stderr).not.toContain('FATAL');
+    },
+  );
+
+  it.runIf(runnable('create, exec and delete from the bundled CLI', needsRoot()))(
+    'starts the bundled init for create, and the bundled exec helper for exec',
+    () => {
+      const bundle = join(tmp, 'c');
+      makeBusyboxRootfs(join(bundle, 'rootfs'));
+      const config = defaultRuntimeConfig();
+      config.process = { ...config.process!, terminal: false, args: ['sleep', '30'] };
+      writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+      const id = `bundle-${process.pid}-3`;
+      try {
+        const created = ctrQuiet('create', '--bundle', bundle, id);
+        expect(created.status).toBe(0);
+        const { pid } = JSON.parse(ctr('state', id).stdout) as { pid: number };
+        // Still the init (waiting for start): Node running the bundle's init.
+        expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain(join(dir, 'init/main.js'));
+        const started = ctrQuiet('start', id);
+        expect(started.status).toBe(0);
+        const exec = ctr('exec', id, 'sh', '-c', 'echo exec in $(readlink /proc/1/exe)');
+        expect({ status: exec.status, stdout: exec.stdout, stderr: exec.stderr }).toEqual({
+          status: 0,
+          stdout: 'exec in /bin/busybox\n',
+          stderr: '',
+        });
+      } finally {
+        ctr('delete', '--force', id);
+      }
     },
   );
 });

@@ -13,8 +13,8 @@ import {
   waitForLaunchedProcess,
 } from '@ctr/namespaces';
 import { CtrError, socketpair } from '@ctr/sys';
-import type { FromInit, ToInit } from './init/protocol.ts';
 import { compileCacheEnv } from './compile-cache.ts';
+import type { FromInit, ToInit } from './init/protocol.ts';
 import { openReadOnlyNodeBinary } from './node-binary.ts';
 import { refuseUserNamespaceJoin, writeUserNamespaceMaps } from './userns.ts';
 

@@ -31,7 +31,7 @@ let prestarted: LaunchingWorker | undefined;
 const started = new WeakMap<Worker, LaunchingWorker>();
 
 function startWorker(): LaunchingWorker {
-const worker = new Worker(threadUrl, {
+  const worker = new Worker(threadUrl, {
     ...(fromSources ? { execArgv: ['--conditions=source'] } : {}),
     // A Worker does not share the compile cache its process enabled; its environment does.
     env: { ...process.env, ...compileCacheEnv() },
