@@ -12,10 +12,11 @@ import {
   spawnFromSacrificialThread,
   waitForLaunchedProcess,
 } from '@ctr/namespaces';
-import { CtrError, socketpair } from '@ctr/sys';
+import { CtrError, close, pidfdExitStatus, pidfdOpen, socketpair } from '@ctr/sys';
 import { compileCacheEnv } from './compile-cache.ts';
 import type { FromInit, ToInit } from './init/protocol.ts';
 import { openReadOnlyNodeBinary } from './node-binary.ts';
+import { signalName } from './signals.ts';
 import { refuseUserNamespaceJoin, writeUserNamespaceMaps } from './userns.ts';
 
 const fromSources = import.meta.url.endsWith('.ts');
@@ -205,7 +206,33 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
     throw e;
   }
   const socket = new Socket({ fd: ours, readable: true, writable: true });
-  return { pid, exited: spawned.exited, channel: new InitChannel(socket), release: spawned.release };
+  const exited = pid === spawned.pid ? spawned.exited : initExit(pid, spawned.exited);
+  return { pid, exited, channel: new InitChannel(socket), release: spawned.release };
+}
+
+/**
+ * How the init behind unshare(1) ended. unshare mirrors its child's exit, but
+ * util-linux before 2.39 cannot mirror SIGKILL: it prints "sigprocmask unblock
+ * failed" and exits 1, so a killed container would report status 1, not 137. A pidfd
+ * of the init, opened while it waits for its bootstrap, tells how it really ended
+ * (PIDFD_INFO_EXIT, Linux 6.15); without it, unshare's exit is the answer.
+ */
+function initExit(pid: number, launcherExited: Promise<ChildExit>): Promise<ChildExit> {
+  let pidfd: number | undefined;
+  try {
+    pidfd = pidfdOpen(pid);
+  } catch {
+    return launcherExited;
+  }
+  return launcherExited.then((launcher) => {
+    const status = pidfdExitStatus(pidfd);
+    close(pidfd);
+    if (status === undefined) return launcher;
+    const signal = status & 0x7f;
+    return signal === 0
+      ? { code: (status >> 8) & 0xff, signal: null }
+      : { code: null, signal: signalName(signal) as NodeJS.Signals };
+  });
 }
 
 /** The process the launcher spawned: the init itself, or unshare(1) in front of it. */

@@ -160,6 +160,14 @@ describe.runIf(
     expect(statSync(`/proc/${pid4}`, { throwIfNoEntry: false })).toBeUndefined();
   });
 
+  it('reports a container killed with SIGKILL as killed, though unshare(1) cannot mirror it', async () => {
+    const bundle = usernsBundle('b5', ['sleep', '100']);
+    const running = run({ root, id: 'u5', bundle, stdio: ['ignore', 'ignore', 'ignore'] });
+    await until(() => list({ root }).some((c) => c.id === 'u5' && c.status === 'running'));
+    await kill({ root, id: 'u5', signal: 'KILL' });
+    expect(await running).toBe(128 + 9);
+  });
+
   it('execs into the container as the root of its user namespace', async () => {
     const bundle = usernsBundle('b5', ['sleep', '100']);
     const { record } = await create({ root, id: 'u5', bundle, stdio: ['ignore', 'ignore', 'inherit'] });

@@ -9,6 +9,7 @@ const _setsid = libc.func('int setsid(void)');
 const _signal = libc.func('void *signal(int sig, void *handler)');
 const _sigprocmask = libc.func('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
 const _ioctl = libc.func('int ioctl(int fd, unsigned long request, unsigned long arg)');
+const _ioctlBuf = libc.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)');
 const SIG_SETMASK = 2;
 
 const F_GETFD = 1;
@@ -104,6 +105,27 @@ export function pidfdPidNamespace(pidfd: number, which: keyof typeof PIDFD_GET_N
     undefined,
     'needs Linux 6.11 or later',
   );
+}
+
+// linux/pidfd.h (Linux 6.15): struct pidfd_info, 64 bytes in its first version, and
+// PIDFD_GET_INFO = _IOWR(0xFF, 11, struct pidfd_info). The kernel fills what the mask
+// asks for and says in the mask what it filled.
+const PIDFD_INFO_SIZE = 64;
+const PIDFD_GET_INFO = 0xc040ff0b;
+const PIDFD_INFO_EXIT = 1n << 3n;
+const PIDFD_INFO_EXIT_CODE_OFFSET = 60;
+
+/**
+ * The wait status (as waitpid(2) reports it) of the process a pidfd names, once it
+ * has exited and been reaped, whoever its parent was; undefined while it runs, or on
+ * a kernel without PIDFD_INFO_EXIT (before Linux 6.15).
+ */
+export function pidfdExitStatus(pidfd: number): number | undefined {
+  const info = Buffer.alloc(PIDFD_INFO_SIZE);
+  info.writeBigUInt64LE(PIDFD_INFO_EXIT, 0);
+  if (_ioctlBuf(pidfd, PIDFD_GET_INFO, info) < 0) return undefined;
+  if ((info.readBigUInt64LE(0) & PIDFD_INFO_EXIT) === 0n) return undefined;
+  return info.readInt32LE(PIDFD_INFO_EXIT_CODE_OFFSET);
 }
 
 /** The calling thread's id (gettid(2)): what cgroup v1 `tasks` and a PIDFD.THREAD pidfd take. */

@@ -12,6 +12,7 @@ import {
   isCloseOnExec,
   LOCK,
   PIDFD,
+  pidfdExitStatus,
   pidfdOpen,
   pidfdPidNamespace,
   pidfdSendSignal,
@@ -74,6 +75,26 @@ describe('pidfd', () => {
     expect(() => pidfdSendSignal(fd, 15)).toThrow(/pidfd_send_signal: ESRCH/);
     close(fd);
     expect(() => pidfdOpen(child.pid!)).toThrow(/pidfd_open/);
+  });
+
+  it('tells how a process ended once it is reaped, whoever reaped it', async () => {
+    const [major = 0, minor = 0] = (await import('node:os')).release().split('.').map(Number);
+    const child = spawn('sh', ['-c', 'read _; exit 7'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const fd = pidfdOpen(child.pid!);
+    expect(pidfdExitStatus(fd)).toBeUndefined(); // still running
+    const exited = new Promise((r) => child.on('exit', r));
+    child.stdin!.end('\n');
+    await exited;
+    // PIDFD_INFO_EXIT came with Linux 6.15; before it there is no answer, not a wrong one.
+    expect(pidfdExitStatus(fd)).toBe(major > 6 || (major === 6 && minor >= 15) ? 7 << 8 : undefined);
+    close(fd);
+    const killed = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const kfd = pidfdOpen(killed.pid!);
+    const gone = new Promise((r) => killed.on('exit', r));
+    killed.kill('SIGKILL');
+    await gone;
+    if (major > 6 || (major === 6 && minor >= 15)) expect(pidfdExitStatus(kfd)).toBe(9);
+    close(kfd);
   });
 
   it("opens the calling thread's pid namespaces through a thread pidfd", () => {
