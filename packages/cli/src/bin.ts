@@ -22,6 +22,10 @@ if (cache) (await import('node:module')).enableCompileCache(cache);
 const argv = process.argv.slice(2);
 if (isForegroundRun(argv)) prestartLaunchingWorker();
 const { main } = await import('./main.ts');
-process.exitCode = await main(argv);
+const status = await main(argv);
 // A Worker nobody took (an early error) must finish loading before the process ends.
 await discardPrestartedWorker();
+// The command is done, its output written (stdout and stderr are synchronous for
+// files, pipes and terminals on Linux): exit now rather than let Node tear the
+// environment down first, ~1 ms of every command.
+process.exit(status);
