@@ -19,6 +19,16 @@ const ctr = (...args: string[]) =>
     timeout: 30_000,
   });
 
+/** A busybox bundle at `name` under the test's directory whose program is `args`. */
+function busyboxBundle(name: string, args: string[]) {
+  const bundle = join(tmp, name);
+  makeBusyboxRootfs(join(bundle, 'rootfs'));
+  const config = defaultRuntimeConfig();
+  config.process = { ...config.process!, terminal: false, args };
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+  return { bundle, config };
+}
+
 /** For create and start: the init keeps their stdio, and pipes would hold spawnSync until the container ends. */
 const ctrQuiet = (...args: string[]) =>
   spawnSync(process.execPath, ['--', bin, '--root', join(tmp, 'state'), ...args], {
@@ -53,11 +63,7 @@ describe.runIf(runnable('the bundled CLI', built))('the bundled CLI', () => {
   it.runIf(runnable('a container from the bundled CLI', needsRoot()))(
     'runs a container with either launcher and exits with its status',
     () => {
-      const bundle = join(tmp, 'b');
-      makeBusyboxRootfs(join(bundle, 'rootfs'));
-      const config = defaultRuntimeConfig();
-      config.process = { ...config.process!, terminal: false, args: ['sh', '-c', 'echo pid $$; exit 3'] };
-      writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+      const { bundle, config } = busyboxBundle('b', ['sh', '-c', 'echo pid $$; exit 3']);
       const fast = ctr('--debug', 'run', '--bundle', bundle, `bundle-${process.pid}-1`);
       expect({ status: fast.status, stdout: fast.stdout }).toEqual({ status: 3, stdout: 'pid 1\n' });
       // The fast launcher where ctr's Node is read-only (tools/setup binds it so).
@@ -75,11 +81,7 @@ describe.runIf(runnable('the bundled CLI', built))('the bundled CLI', () => {
   it.runIf(runnable('create, exec and delete from the bundled CLI', needsRoot()))(
     'starts the bundled init for create, and the bundled exec helper for exec',
     () => {
-      const bundle = join(tmp, 'c');
-      makeBusyboxRootfs(join(bundle, 'rootfs'));
-      const config = defaultRuntimeConfig();
-      config.process = { ...config.process!, terminal: false, args: ['sleep', '30'] };
-      writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+      const { bundle } = busyboxBundle('c', ['sleep', '30']);
       const id = `bundle-${process.pid}-3`;
       try {
         const created = ctrQuiet('create', '--bundle', bundle, id);
