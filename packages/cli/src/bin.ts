@@ -5,8 +5,8 @@
 // process. After `--` Node leaves the arguments alone.
 // --min-semi-space-size: a young generation large enough that start-up needs no
 // scavenge, in ctr and in its Workers (tools/lib.sh's CTR_NODE_FLAG, for the same reason).
-// The launching Worker's starter is small and imports next to nothing of ctr: loaded
-// with this file rather than on demand, which costs a foreground `run` ~2 ms more.
+// The launching Worker's starter is small and imports next to nothing of ctr: it is
+// loaded with this file, not on demand (a dynamic import delayed the Worker ~2 ms).
 import { discardPrestartedWorker, prestartLaunchingWorker } from '@ctr/runtime/launching-worker';
 import { compileCacheDir } from './compile-cache.ts';
 import { isForegroundRun } from './global-flags.ts';
