@@ -146,3 +146,12 @@ export function detectCgroups(options: { fresh?: boolean } = {}): CgroupHost {
   );
   return cached;
 }
+
+/**
+ * The host's cgroup mounts (detectCgroups, cached) with where a task is now, read
+ * afresh from `procCgroup` (/proc/self/cgroup, or /proc/thread-self/cgroup for the
+ * calling thread): the cached `self` is where the process was when first asked.
+ */
+export function currentCgroups(procCgroup = '/proc/self/cgroup'): CgroupHost {
+  return { ...detectCgroups(), self: parseProcCgroup(readFileSync(procCgroup, 'utf8')) };
+}

@@ -5,6 +5,7 @@ export {
   type CgroupMode,
   type CgroupMount,
   cgroupHostFrom,
+  currentCgroups,
   detectCgroups,
   ownCgroupDir,
   parseCgroupMounts,

@@ -8,9 +8,9 @@
 // with `favordynmods` have no such wait.)
 // This module is its own package entry (@ctr/cgroups/warm) and loads nothing but
 // detect.ts: callers use it before they load the rest.
-import { readFileSync, writeFile } from 'node:fs';
+import { writeFile } from 'node:fs';
 import { join } from 'node:path';
-import { detectCgroups, ownCgroupDir, parseProcCgroup } from './detect.ts';
+import { type CgroupHost, currentCgroups, ownCgroupDir } from './detect.ts';
 
 let inFlight: Promise<void> | undefined;
 
@@ -52,18 +52,15 @@ export function warmupSettled(): Promise<void> {
  * host, tasks of its own cgroup, which moves only the thread-pool thread that writes.
  */
 function noopTarget(): string | undefined {
-  let host: ReturnType<typeof detectCgroups>;
-  let self: Record<string, string>;
+  let now: CgroupHost;
   try {
-    host = detectCgroups();
-    self = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
+    now = currentCgroups();
   } catch {
     return undefined;
   }
-  const now = { ...host, self };
   const unified = ownCgroupDir(now, '');
   if (unified !== undefined) return join(unified, 'cgroup.procs');
-  for (const controller of Object.keys(host.v1)) {
+  for (const controller of Object.keys(now.v1)) {
     const dir = ownCgroupDir(now, controller);
     if (dir !== undefined) return join(dir, 'tasks');
   }

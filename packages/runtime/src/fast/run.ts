@@ -1,14 +1,14 @@
-import { closeSync, constants as fs, openSync, readFileSync, writeFile as writeFileCb } from 'node:fs';
+import { closeSync, constants as fs, openSync, writeFile as writeFileCb } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { planPrivileges, probePrivilegesHost } from '@ctr/capabilities';
 import {
   type CgroupPlan,
+  currentCgroups,
   detectCgroups,
   membershipAfterJoin,
   openCgroup,
   ownCgroupDir,
-  parseProcCgroup,
   warmCgroupMigration,
   warmupSettled,
 } from '@ctr/cgroups';
@@ -300,7 +300,7 @@ function startLaunchingThread(): LaunchingThread {
 async function leaveV1(cgroup: CgroupPlan, tid: number): Promise<void> {
   if (cgroup.driver !== 'v1') return;
   // The main thread never joins the container's v1 cgroups: its cgroups are ctr's own.
-  const own = { ...detectCgroups(), self: parseProcCgroup(readFileSync('/proc/thread-self/cgroup', 'utf8')) };
+  const own = currentCgroups('/proc/thread-self/cgroup');
   const done = new Set<string>();
   const moves: Promise<void>[] = [];
   for (const { controller, path } of cgroup.dirs) {
@@ -340,10 +340,7 @@ interface UnifiedMembership {
 function joinUnified(cgroup: CgroupPlan): UnifiedMembership {
   const dir = cgroup.dirs.find((d) => d.controller === 'unified')?.path;
   if (dir === undefined) return { joined: Promise.resolve(), leave: async () => {} };
-  const home = ownCgroupDir(
-    { ...detectCgroups(), self: parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8')) },
-    '',
-  );
+  const home = ownCgroupDir(currentCgroups(), '');
   if (home === undefined) {
     throw new CtrError({
       stage: 'runtime',
